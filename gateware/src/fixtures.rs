@@ -296,13 +296,14 @@ pub fn run_fixture_verilator(
         m.set(ram_read_address, s.ram_read_address as u64);
         m.set_words(wide_in, &s.wide_in);
         m.eval();
-        let w = m.get_words(wide_out);
+        let mut w = [0u32; 4];
+        m.get_words_into(wide_out, &mut w);
         seen.push(FixtureOutputs {
             fifo_data_out: m.get(fifo_data_out) as u16,
             fifo_empty: m.get(fifo_empty) == 1,
             fifo_full: m.get(fifo_full) == 1,
             ram_read_data: m.get(ram_read_data) as u32,
-            wide_out: [w[0], w[1], w[2], w[3]],
+            wide_out: w,
             mix_out: m.get(mix_out) as u16,
         });
         m.set(clock, 1);

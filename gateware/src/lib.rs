@@ -8,6 +8,7 @@
 //! test against that model on seeded random input, and a yosys synthesis test.
 
 pub mod fixtures;
+pub mod model;
 pub mod synth;
 pub mod tools;
 pub mod verilator;

@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub const DEFAULT_FLAGS: &[&str] = &["-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-fatal", "-O3"];
 
 /// Bumped whenever the generated shim or the build recipe changes.
-const SHIM_FORMAT: u32 = 2;
+const SHIM_FORMAT: u32 = 3;
 
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]
@@ -344,6 +344,13 @@ fn publish(from: &Path, to: &Path) -> Result<(), HarnessError> {
 }
 
 const CXXFLAGS: &str = "-fPIC -fvisibility=hidden";
+/// Link a shared library that resolves its own symbols first, so models of
+/// different designs loaded into one process never bind to each other.
+const LDFLAGS: &str = "-shared -Wl,-Bsymbolic";
+
+/// Optimisation for the model's C++ (Verilator's makefile defaults to `-Os`,
+/// which runs these models markedly slower).
+const MAKE_OPT: [&str; 3] = ["OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"];
 
 impl VerilatorBuild {
     /// A build of `verilog` with top module `top` and the default flags.
@@ -464,10 +471,9 @@ impl VerilatorBuild {
             .arg(&prefix)
             .arg("--Mdir")
             .arg(&obj)
-            .arg("-CFLAGS")
-            .arg(CXXFLAGS)
-            .arg("-LDFLAGS")
-            .arg("-shared -Wl,-Bsymbolic")
+            .args(["-CFLAGS", CXXFLAGS])
+            // One argument on purpose: Verilator passes it to the linker line.
+            .args(["-LDFLAGS", LDFLAGS])
             .arg("-o")
             .arg(format!("lib{}.so", self.top))
             .args(&self.flags);
@@ -481,7 +487,7 @@ impl VerilatorBuild {
 
         // Reuse the Verilator runtime objects compiled for this Verilator.
         let mut h = Sha256::new();
-        h.update(format!("{version}\0{CXXFLAGS}"));
+        h.update(format!("{version}\0{CXXFLAGS}\0{MAKE_OPT:?}"));
         let rt_key: String = h
             .finalize()
             .iter()
@@ -503,7 +509,8 @@ impl VerilatorBuild {
         make.current_dir(&obj)
             .arg("-f")
             .arg(format!("{prefix}.mk"))
-            .arg(format!("-j{jobs}"));
+            .arg(format!("-j{jobs}"))
+            .args(MAKE_OPT);
         run_logged(
             make,
             "make (C++ build of the Verilated model)",
@@ -710,24 +717,29 @@ impl Model {
         self.eval();
     }
 
+    #[cold]
+    #[inline(never)]
+    fn misuse(&self, port: Port, what: &str) -> ! {
+        panic!(
+            "port '{}' ({} bits, {:?}): {what}",
+            self.lib.ports[port.idx].name, port.width, port.dir
+        )
+    }
+
+    #[inline]
     fn check_input(&self, port: Port) {
-        assert!(
-            port.dir != PortDir::Output,
-            "port '{}' is an output; it cannot be driven",
-            self.lib.ports[port.idx].name
-        );
+        if port.dir == PortDir::Output {
+            self.misuse(port, "an output cannot be driven");
+        }
     }
 
     /// Drives a port of up to 64 bits. Panics if the value does not fit.
     #[inline]
     pub fn set(&mut self, port: Port, value: u64) {
         self.check_input(port);
-        assert!(
-            port.width >= 64 || value >> port.width == 0,
-            "value {value:#x} does not fit port '{}' of {} bits",
-            self.lib.ports[port.idx].name,
-            port.width
-        );
+        if port.width < 64 && value >> port.width != 0 {
+            self.misuse(port, "value does not fit");
+        }
         let p = self.ptrs[port.idx];
         // SAFETY: p points at storage of the size given by the width.
         unsafe {
@@ -752,12 +764,12 @@ impl Model {
     /// Reads a port as a `u64`. Panics if the port is wider than 64 bits.
     #[inline]
     pub fn get(&self, port: Port) -> u64 {
-        assert!(
-            port.width <= 64,
-            "port '{}' has {} bits; read it with get_words or get_bits",
-            self.lib.ports[port.idx].name,
-            port.width
-        );
+        if port.width > 64 {
+            self.misuse(
+                port,
+                "wider than 64 bits: read it with get_words or get_bits",
+            );
+        }
         let p = self.ptrs[port.idx];
         // SAFETY: as in `set`.
         unsafe {
@@ -798,6 +810,29 @@ impl Model {
         for i in 0..n {
             // SAFETY: n words of storage.
             unsafe { *p.add(i) = words.get(i).copied().unwrap_or(0) }
+        }
+    }
+
+    /// Reads a port of any width into `out` as little-endian 32-bit words,
+    /// without allocating. `out` must hold at least `ceil(width / 32)` words.
+    #[inline]
+    pub fn get_words_into(&self, port: Port, out: &mut [u32]) {
+        let n = port.width.div_ceil(32);
+        if out.len() < n {
+            self.misuse(port, "output slice too short");
+        }
+        if port.width <= 64 {
+            let v = self.get(port);
+            out[0] = v as u32;
+            if n > 1 {
+                out[1] = (v >> 32) as u32;
+            }
+            return;
+        }
+        let p = self.ptrs[port.idx] as *const u32;
+        for (i, o) in out.iter_mut().enumerate().take(n) {
+            // SAFETY: n words of storage.
+            *o = unsafe { *p.add(i) };
         }
     }
 

@@ -1,0 +1,50 @@
+//! The `fiberloop` binary, run as a user runs it.
+
+use std::process::Command;
+
+fn fiberloop() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fiberloop"))
+}
+
+#[test]
+fn selftest_passes_and_prints_figures() {
+    let out = fiberloop()
+        .args(["selftest", "--cycles", "3000", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"match\":true"), "{stdout}");
+    assert!(stdout.contains("\"cycles\":3000"), "{stdout}");
+}
+
+#[test]
+fn missing_verilator_fails_naming_setup() {
+    let empty = std::env::temp_dir().join(format!("fl-empty-path-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = fiberloop()
+        .args(["selftest", "--cycles", "10"])
+        .env("PATH", &empty)
+        .env("FIBERLOOP_VENV", empty.join("no-venv"))
+        .env_remove("FIBERLOOP_VERILATOR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("verilator not found"), "{stderr}");
+    assert!(stderr.contains("scripts/setup"), "{stderr}");
+}
+
+#[test]
+fn zero_cycles_is_a_usage_error() {
+    let out = fiberloop()
+        .args(["selftest", "--cycles", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cycles"));
+}
