@@ -1,0 +1,11 @@
+//! The formats of fiberloop, in one place.
+//!
+//! The gateware implements them, the host and the firmware read and write
+//! them, and the documentation is generated from nothing else: every number
+//! that two parts of the project must agree on is a constant here. `no_std`
+//! and dependency-free so the firmware can use it.
+#![no_std]
+#![warn(missing_docs)]
+
+pub mod frame;
+pub mod line;

@@ -1,0 +1,2 @@
+//! Forward error correction: the RS(255,239) encoder and decoder of the
+//! ITU-T G.709 code, two bytes per word clock.

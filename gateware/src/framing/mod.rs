@@ -1,0 +1,1 @@
+//! Framing: frame transmission and synchronisation, and the frame CRC-32.
