@@ -30,6 +30,7 @@ pub mod fixtures;
 pub mod framing;
 pub mod line;
 pub mod model;
+pub mod sim;
 pub mod synth;
 pub mod tools;
 pub mod verilator;

@@ -1,0 +1,4 @@
+//! Simulation-side models that are not gateware: the fiber spool between the
+//! transceiver's TX and RX.
+
+pub mod fiber;
