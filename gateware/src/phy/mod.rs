@@ -1,0 +1,2 @@
+//! The transceiver boundary: the SERDES word interface and the elastic buffer
+//! that carries the received stream into the transmit clock domain.
