@@ -197,8 +197,8 @@ impl Logic for EncodeSymbol {
             self.four.next = !self.four_minus.val();
         }
 
-        self.code_out.next = bit_cast::<10, 6>(self.six.val())
-            | (bit_cast::<10, 4>(self.four.val()) << 6);
+        self.code_out.next =
+            bit_cast::<10, 6>(self.six.val()) | (bit_cast::<10, 4>(self.four.val()) << 6);
         self.rd_out.next = self.mid.val() ^ self.four_unbal.val();
     }
 }
