@@ -43,6 +43,26 @@
 //! faster receive clock needs some gaps of two or more idles: one in 2,500
 //! words at 400 ppm).
 
+//! # Why not rust-hdl's `AsynchronousFIFO`
+//!
+//! rust-hdl 0.46's `AsynchronousFIFO` moves each pointer to the other domain
+//! with a four-phase handshake (`VectorSynchronizer`), not Gray code: the far
+//! pointer is refreshed only every few clocks, in jumps of several words. Its
+//! fill estimates then jump too, which would trigger spurious insertions and
+//! deletions and make the latency vary even with one clock. So the buffer is
+//! built here from rust-hdl's dual-clock `RAM` and `DFF`s.
+//!
+//! # Timing and clock-domain crossing
+//!
+//! Only registered Gray pointers cross between the domains (into the first
+//! synchroniser flip-flop), plus the RAM read of entries the pointers say are
+//! stable. In a top, constrain the two clocks as unrelated (nextpnr does not
+//! time paths between unrelated clocks). Place and route of the block alone
+//! on an LFE5UM5G-45F (speed 8): transmit domain 164 MHz, receive domain
+//! 206 MHz: enough for 125 MHz (2.5 Gb/s), not for 250 MHz (5 Gb/s), where
+//! the read decision (fill compare, pop, RAM address) would need a pipeline
+//! stage.
+
 use fiberloop_spec::line::{D16_2, K28_5};
 use rust_hdl::prelude::*;
 
