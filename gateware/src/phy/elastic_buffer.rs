@@ -42,7 +42,7 @@
 //! what makes deletion possible (a gap of one idle is never deleted, so a
 //! faster receive clock needs some gaps of two or more idles: one in 2,500
 //! words at 400 ppm).
-
+//!
 //! # Why not rust-hdl's `AsynchronousFIFO`
 //!
 //! rust-hdl 0.46's `AsynchronousFIFO` moves each pointer to the other domain
@@ -56,8 +56,9 @@
 //!
 //! Only registered Gray pointers cross between the domains (into the first
 //! synchroniser flip-flop), plus the RAM read of entries the pointers say are
-//! stable. In a top, constrain the two clocks as unrelated (nextpnr does not
-//! time paths between unrelated clocks). Place and route of the block alone
+//! stable. Those paths need no timing: in a top, treat the two clocks as
+//! unrelated (nextpnr lists them as cross-domain paths, under 1 ns here, apart
+//! from each clock's own critical path). Place and route of the block alone
 //! on an LFE5UM5G-45F (speed 8): transmit domain 164 MHz, receive domain
 //! 206 MHz: enough for 125 MHz (2.5 Gb/s), not for 250 MHz (5 Gb/s), where
 //! the read decision (fill compare, pop, RAM address) would need a pipeline
