@@ -2,5 +2,6 @@
 //! ITU-T G.709 code, two bytes per word clock.
 pub mod gf_mul;
 pub mod rs_encoder;
+pub mod rs_key_equation;
 pub mod rs_syndrome;
 pub mod stream;
