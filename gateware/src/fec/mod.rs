@@ -6,3 +6,4 @@ pub mod rs_encoder;
 pub mod rs_key_equation;
 pub mod rs_syndrome;
 pub mod stream;
+pub mod rs_decoder;
