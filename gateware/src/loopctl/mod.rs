@@ -2,3 +2,4 @@
 //! filling an empty loop, delay measurement, slot reads and writes for the
 //! host, and the payload tap for the MAC array.
 pub mod controller;
+pub mod core;

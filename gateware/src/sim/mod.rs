@@ -2,3 +2,4 @@
 //! transceiver's TX and RX.
 
 pub mod fiber;
+pub mod loop_sim;

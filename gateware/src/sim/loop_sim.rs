@@ -1,0 +1,432 @@
+//! The simulated loop: the real gateware of the loop ([`LoopCore`], compiled
+//! by Verilator) with its SERDES TX word sent through the fiber model and
+//! back into its SERDES RX word, one word clock per step.
+//!
+//! This is the device the host talks to when no board is named, and the
+//! bench for the loop's acceptance tests. It drives the core's host ports
+//! (the same operations the host interface will carry) and observes the
+//! payload tap and the raw received frames.
+//!
+//! [`LoopCore`]: crate::loopctl::core::LoopCore
+
+use crate::loopctl::controller::PAYLOAD_WORDS;
+use crate::loopctl::core::LoopCore;
+use crate::sim::fiber::{FiberConfig, FiberError, FiberSpool};
+use crate::verilator::{HarnessError, Model, Port};
+use fiberloop_spec::frame::{CODEWORD_BYTES, FRAME_WORDS};
+use rust_hdl::prelude::Block;
+
+/// Loop simulation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopSimError {
+    /// The Verilator model could not be built or loaded.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// Bad fiber settings.
+    #[error(transparent)]
+    Fiber(#[from] FiberError),
+    /// The fill found no loop.
+    #[error("fill failed: no marker came back within {0} clocks (fiber cut, or too much noise)")]
+    NoLoop(u64),
+    /// A slot number beyond the loop.
+    #[error("slot {slot} does not exist: the loop holds {slots} slots")]
+    NoSuchSlot {
+        /// Asked for.
+        slot: u32,
+        /// There are.
+        slots: u32,
+    },
+    /// A payload of the wrong size.
+    #[error("a slot holds {expected} payload bytes, got {got}")]
+    PayloadSize {
+        /// Required.
+        expected: usize,
+        /// Given.
+        got: usize,
+    },
+    /// An operation did not complete.
+    #[error("{0} did not complete within {1} clocks")]
+    Timeout(&'static str, u64),
+    /// The loop is not running.
+    #[error("the loop is not running (mode {0}); fill it first")]
+    NotRunning(u64),
+}
+
+/// Counters and state of the loop, as the gateware reports them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    /// Controller mode: 0 idle, 1-2 measuring, 3 filling, 4 running.
+    pub mode: u64,
+    /// The last fill found no loop.
+    pub no_loop: bool,
+    /// Measured loop delay, word clocks (controller out to controller in).
+    pub delay_clocks: u64,
+    /// Slots in the loop.
+    pub slots: u64,
+    /// Laps since the fill.
+    pub laps: u64,
+    /// Frames regenerated.
+    pub frames: u64,
+    /// Bytes corrected by the RS decoder.
+    pub corrected_bytes: u64,
+    /// Frames the decoder could not correct.
+    pub uncorrectable: u64,
+    /// Frames whose CRC failed after decoding.
+    pub crc_failures: u64,
+    /// 8b/10b code violations and disparity errors (symbols).
+    pub code_violations: u64,
+    /// Times the receiver lost word alignment or signal.
+    pub sync_losses: u64,
+    /// Word clocks simulated.
+    pub clocks: u64,
+}
+
+/// A slot read back from the loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotRead {
+    /// Header flags (see `fiberloop_spec::frame::flags`).
+    pub flags: u8,
+    /// The lap it was captured on.
+    pub lap: u32,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+}
+
+struct Ports {
+    clock: Port,
+    rx_clock: Port,
+    reset: Port,
+    tx: Port,
+    rx: Port,
+    rx_signal: Port,
+    cmd_fill: Port,
+    timeout: Port,
+    wr_buf_we: Port,
+    wr_buf_addr: Port,
+    wr_buf_data: Port,
+    wr_arm: Port,
+    wr_slot: Port,
+    wr_pending: Port,
+    rd_arm: Port,
+    rd_slot: Port,
+    rd_pending: Port,
+    rd_buf_addr: Port,
+    rd_buf_data: Port,
+    rd_flags: Port,
+    rd_lap: Port,
+    tap_valid: Port,
+    cap_data: Port,
+    cap_valid: Port,
+    cap_start: Port,
+    mode: Port,
+    no_loop: Port,
+    delay: Port,
+    slots: Port,
+    lap: Port,
+    frames: Port,
+    corrected: Port,
+    uncorrectable: Port,
+    crc_fail: Port,
+    code_errors: Port,
+    sync_losses: Port,
+}
+
+/// A frame captured as it arrived (after 8b/10b decoding and frame sync,
+/// before correction): the 255-byte codeword.
+pub type RawFrame = [u8; CODEWORD_BYTES];
+
+/// The gateware loop in Verilator plus the fiber.
+pub struct LoopSim {
+    m: Model,
+    p: Ports,
+    fiber: FiberSpool,
+    clocks: u64,
+    capture: Option<(usize, Vec<RawFrame>, Vec<u8>, bool)>,
+    tap_words: u64,
+}
+
+/// Clocks the driver waits for one slot operation (several laps of 25 km).
+const OP_TIMEOUT: u64 = 5_000_000;
+
+impl LoopSim {
+    /// Builds (or loads from the cache) the Verilator model of the loop core
+    /// and connects it to a fiber with these settings. The loop starts empty;
+    /// call [`LoopSim::fill`].
+    pub fn new(fiber: FiberConfig) -> Result<Self, LoopSimError> {
+        let fiber = FiberSpool::new(fiber)?;
+        let mut core = LoopCore::default();
+        core.connect_all();
+        let m = Model::of_block(&core)?;
+        let g = |n: &str| m.port(n);
+        let p = Ports {
+            clock: g("clock")?,
+            rx_clock: g("rx_clock")?,
+            reset: g("reset")?,
+            tx: g("serdes_tx_out")?,
+            rx: g("serdes_rx_in")?,
+            rx_signal: g("rx_signal_in")?,
+            cmd_fill: g("cmd_fill")?,
+            timeout: g("timeout")?,
+            wr_buf_we: g("wr_buf_we")?,
+            wr_buf_addr: g("wr_buf_addr")?,
+            wr_buf_data: g("wr_buf_data")?,
+            wr_arm: g("wr_arm")?,
+            wr_slot: g("wr_slot")?,
+            wr_pending: g("wr_pending_out")?,
+            rd_arm: g("rd_arm")?,
+            rd_slot: g("rd_slot")?,
+            rd_pending: g("rd_pending_out")?,
+            rd_buf_addr: g("rd_buf_addr")?,
+            rd_buf_data: g("rd_buf_data_out")?,
+            rd_flags: g("rd_flags_out")?,
+            rd_lap: g("rd_lap_out")?,
+            tap_valid: g("tap_valid_out")?,
+            cap_data: g("cap_data_out")?,
+            cap_valid: g("cap_valid_out")?,
+            cap_start: g("cap_start_out")?,
+            mode: g("mode_out")?,
+            no_loop: g("no_loop_out")?,
+            delay: g("delay_out")?,
+            slots: g("slots_out")?,
+            lap: g("lap_out")?,
+            frames: g("frames_out")?,
+            corrected: g("corrected_out")?,
+            uncorrectable: g("uncorrectable_out")?,
+            crc_fail: g("crc_fail_out")?,
+            code_errors: g("code_errors_out")?,
+            sync_losses: g("sync_losses_out")?,
+        };
+        let mut sim = LoopSim {
+            m,
+            p,
+            fiber,
+            clocks: 0,
+            capture: None,
+            tap_words: 0,
+        };
+        sim.m.set(sim.p.reset, 1);
+        for _ in 0..4 {
+            sim.step();
+        }
+        sim.m.set(sim.p.reset, 0);
+        Ok(sim)
+    }
+
+    /// The fiber model (for its delay and statistics).
+    pub fn fiber(&self) -> &FiberSpool {
+        &self.fiber
+    }
+
+    /// The fiber model, to cut it or log its errors.
+    pub fn fiber_mut(&mut self) -> &mut FiberSpool {
+        &mut self.fiber
+    }
+
+    /// Word clocks simulated so far.
+    pub fn clocks(&self) -> u64 {
+        self.clocks
+    }
+
+    /// Payload words seen on the tap so far.
+    pub fn tap_words(&self) -> u64 {
+        self.tap_words
+    }
+
+    /// One word clock: the TX word goes into the fiber, the fiber's output
+    /// comes back as the RX word.
+    pub fn step(&mut self) {
+        let p = &self.p;
+        // One reference clock: the recovered RX clock equals the TX clock.
+        self.m.set(p.clock, 0);
+        self.m.set(p.rx_clock, 0);
+        let tx = self.m.get(p.tx) as u32;
+        let rx = self.fiber.step(tx);
+        self.m.set(p.rx, rx.bits as u64);
+        self.m.set(p.rx_signal, rx.signal as u64);
+        self.m.eval();
+        if self.m.get(p.tap_valid) == 1 {
+            self.tap_words += 1;
+        }
+        if self.capture.is_some() {
+            self.capture_word();
+        }
+        let p = &self.p;
+        self.m.set(p.clock, 1);
+        self.m.set(p.rx_clock, 1);
+        self.m.eval();
+        self.m.set(p.cmd_fill, 0);
+        self.m.set(p.wr_arm, 0);
+        self.m.set(p.rd_arm, 0);
+        self.m.set(p.wr_buf_we, 0);
+        self.clocks += 1;
+    }
+
+    fn capture_word(&mut self) {
+        let (data, valid, start) = (
+            self.m.get(self.p.cap_data) as u16,
+            self.m.get(self.p.cap_valid) == 1,
+            self.m.get(self.p.cap_start) == 1,
+        );
+        let Some((want, frames, cur, active)) = self.capture.as_mut() else {
+            return;
+        };
+        if frames.len() >= *want || !valid {
+            return;
+        }
+        if start {
+            cur.clear();
+            *active = true;
+            // Lane 0 of word 0 is the start-of-frame symbol, not codeword.
+            cur.push((data >> 8) as u8);
+        } else if *active {
+            cur.push(data as u8);
+            cur.push((data >> 8) as u8);
+        }
+        if *active && cur.len() == CODEWORD_BYTES {
+            let mut f = [0u8; CODEWORD_BYTES];
+            f.copy_from_slice(cur);
+            frames.push(f);
+            *active = false;
+        }
+    }
+
+    /// Runs `n` word clocks.
+    pub fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.step();
+        }
+    }
+
+    /// The gateware's counters now.
+    pub fn stats(&self) -> LoopStats {
+        let g = |p: Port| self.m.get(p);
+        LoopStats {
+            mode: g(self.p.mode),
+            no_loop: g(self.p.no_loop) == 1,
+            delay_clocks: g(self.p.delay),
+            slots: g(self.p.slots),
+            laps: g(self.p.lap),
+            frames: g(self.p.frames),
+            corrected_bytes: g(self.p.corrected),
+            uncorrectable: g(self.p.uncorrectable),
+            crc_failures: g(self.p.crc_fail),
+            code_violations: g(self.p.code_errors),
+            sync_losses: g(self.p.sync_losses),
+            clocks: self.clocks,
+        }
+    }
+
+    /// Fills the loop: the gateware measures the delay and sends one empty
+    /// frame per slot; returns when it runs. Gives up after `timeout` clocks
+    /// without the marker.
+    pub fn fill(&mut self, timeout: u64) -> Result<LoopStats, LoopSimError> {
+        self.m.set(self.p.timeout, timeout.min(u32::MAX as u64));
+        self.m.set(self.p.cmd_fill, 1);
+        self.step();
+        let limit = timeout + 4 * self.fiber.delay_words() as u64 + 100_000;
+        for _ in 0..limit {
+            let s = self.m.get(self.p.mode);
+            if s == 4 {
+                return Ok(self.stats());
+            }
+            if self.m.get(self.p.no_loop) == 1 {
+                return Err(LoopSimError::NoLoop(timeout));
+            }
+            self.step();
+        }
+        Err(LoopSimError::Timeout("fill", limit))
+    }
+
+    fn check_slot(&self, slot: u32) -> Result<(), LoopSimError> {
+        let mode = self.m.get(self.p.mode);
+        if mode != 4 {
+            return Err(LoopSimError::NotRunning(mode));
+        }
+        let slots = self.m.get(self.p.slots) as u32;
+        if slot >= slots {
+            return Err(LoopSimError::NoSuchSlot { slot, slots });
+        }
+        Ok(())
+    }
+
+    /// Writes a slot's payload; returns when the slot has gone out with it.
+    pub fn write_slot(&mut self, slot: u32, payload: &[u8]) -> Result<(), LoopSimError> {
+        let expected = PAYLOAD_WORDS * 2;
+        if payload.len() != expected {
+            return Err(LoopSimError::PayloadSize {
+                expected,
+                got: payload.len(),
+            });
+        }
+        self.check_slot(slot)?;
+        for (i, pair) in payload.chunks(2).enumerate() {
+            self.m.set(self.p.wr_buf_we, 1);
+            self.m.set(self.p.wr_buf_addr, i as u64);
+            self.m.set(self.p.wr_buf_data, (pair[0] as u64) | ((pair[1] as u64) << 8));
+            self.step();
+        }
+        self.m.set(self.p.wr_slot, slot as u64);
+        self.m.set(self.p.wr_arm, 1);
+        self.step();
+        for _ in 0..OP_TIMEOUT {
+            if self.m.get(self.p.wr_pending) == 0 {
+                return Ok(());
+            }
+            self.step();
+        }
+        Err(LoopSimError::Timeout("slot write", OP_TIMEOUT))
+    }
+
+    /// Reads a slot as it next passes.
+    pub fn read_slot(&mut self, slot: u32) -> Result<SlotRead, LoopSimError> {
+        self.check_slot(slot)?;
+        self.m.set(self.p.rd_slot, slot as u64);
+        self.m.set(self.p.rd_arm, 1);
+        self.step();
+        let mut done = false;
+        for _ in 0..OP_TIMEOUT {
+            if self.m.get(self.p.rd_pending) == 0 {
+                done = true;
+                break;
+            }
+            self.step();
+        }
+        if !done {
+            return Err(LoopSimError::Timeout("slot read", OP_TIMEOUT));
+        }
+        let flags = self.m.get(self.p.rd_flags) as u8;
+        let lap = self.m.get(self.p.rd_lap) as u32;
+        let mut payload = Vec::with_capacity(PAYLOAD_WORDS * 2);
+        for i in 0..PAYLOAD_WORDS {
+            self.m.set(self.p.rd_buf_addr, i as u64);
+            self.step();
+            let w = self.m.get(self.p.rd_buf_data);
+            payload.push(w as u8);
+            payload.push((w >> 8) as u8);
+        }
+        Ok(SlotRead {
+            flags,
+            lap,
+            payload,
+        })
+    }
+
+    /// Captures the next `n` frames as they arrive from the fiber, after
+    /// 8b/10b decoding and frame alignment and before correction: each as its
+    /// 255-byte RS codeword.
+    pub fn capture(&mut self, n: usize) -> Result<Vec<RawFrame>, LoopSimError> {
+        self.capture = Some((n, Vec::with_capacity(n), Vec::new(), false));
+        let limit = (n as u64 + 2) * FRAME_WORDS as u64 * 4 + 4 * self.fiber.delay_words() as u64;
+        for _ in 0..limit {
+            if self.capture.as_ref().is_some_and(|c| c.1.len() >= n) {
+                break;
+            }
+            self.step();
+        }
+        let (_, frames, _, _) = self.capture.take().unwrap();
+        if frames.len() < n {
+            return Err(LoopSimError::Timeout("capture", limit));
+        }
+        Ok(frames)
+    }
+}
