@@ -811,6 +811,7 @@ mod tests {
     fn frame_sync_is_synthesizable() {
         let mut uut = FrameSync::default();
         uut.connect_all();
+        check_all(&uut).unwrap();
         let report = crate::synth::synth_block(&uut, "frame_sync").unwrap();
         println!("{report:?}");
         println!("FrameSync: {} LUTs, {} FFs", report.luts(), report.ffs());
