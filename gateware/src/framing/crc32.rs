@@ -579,6 +579,7 @@ mod tests {
     fn frame_crc_is_synthesizable() {
         let mut uut = FrameCrc::default();
         uut.connect_all();
+        check_all(&uut).unwrap();
         let report = crate::synth::synth_block(&uut, "frame_crc").unwrap();
         println!("{report:?}");
         println!("FrameCrc: {} LUTs, {} FFs", report.luts(), report.ffs());

@@ -489,15 +489,6 @@ mod tests {
         totals: Totals,
     }
 
-    fn data_word(w: u16) -> SyncIn {
-        SyncIn {
-            data: w,
-            k: 0,
-            err: 0,
-            valid: true,
-        }
-    }
-
     fn idle() -> SyncIn {
         SyncIn {
             data: LineWord::IDLE.data,
@@ -553,7 +544,7 @@ mod tests {
         let mut t = Totals::default();
         for _ in 0..pieces {
             // Idle gap first (hunting), possibly none.
-            line.extend(std::iter::repeat(idle()).take(testbench::random_gap(&mut rng)));
+            line.extend(std::iter::repeat_n(idle(), testbench::random_gap(&mut rng)));
             let cw = testbench::random_codeword(&mut rng, true);
             let mut words = frame_line(&cw, &mut rng);
             match rng.gen_range(0..100) {
@@ -619,7 +610,7 @@ mod tests {
                             ..garbage(&mut rng)
                         });
                     }
-                    line.extend(std::iter::repeat(idle()).take(130));
+                    line.extend(std::iter::repeat_n(idle(), 130));
                     expect.push(Expect::Padded {
                         prefix: cw[..2 * n - 1].to_vec(),
                     });
@@ -655,13 +646,13 @@ mod tests {
                         valid: true,
                     });
                     line.extend((0..n).map(|_| garbage(&mut rng)));
-                    line.extend(std::iter::repeat(idle()).take(130));
+                    line.extend(std::iter::repeat_n(idle(), 130));
                     expect.push(Expect::Spurious);
                     t.stray += before;
                 }
             }
         }
-        line.extend(std::iter::repeat(idle()).take(5));
+        line.extend(std::iter::repeat_n(idle(), 5));
         Scenario {
             line,
             expect,
@@ -820,6 +811,7 @@ mod tests {
     fn frame_sync_is_synthesizable() {
         let mut uut = FrameSync::default();
         uut.connect_all();
+        check_all(&uut).unwrap();
         let report = crate::synth::synth_block(&uut, "frame_sync").unwrap();
         println!("{report:?}");
         println!("FrameSync: {} LUTs, {} FFs", report.luts(), report.ffs());

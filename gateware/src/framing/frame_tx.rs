@@ -238,6 +238,7 @@ mod tests {
     fn frame_tx_is_synthesizable() {
         let mut uut = FrameTx::default();
         uut.connect_all();
+        check_all(&uut).unwrap();
         let report = crate::synth::synth_block(&uut, "frame_tx").unwrap();
         println!("{report:?}");
         println!("FrameTx: {} LUTs, {} FFs", report.luts(), report.ffs());
