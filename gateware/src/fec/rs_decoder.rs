@@ -379,7 +379,11 @@ mod tests {
             let kind = rng.gen_range(0..7);
             corrupt(&mut rng, &mut cw, kind);
             // Back to back 60 % of the time, else a gap of 1..=40 idle words.
-            let gap = if rng.gen_bool(0.6) { 0 } else { rng.gen_range(1..=40) };
+            let gap = if rng.gen_bool(0.6) {
+                0
+            } else {
+                rng.gen_range(1..=40)
+            };
             push_frame(&mut stimulus, gap, &cw);
             sent.push((orig, cw, kind));
         }
@@ -441,7 +445,10 @@ mod tests {
                     stats[*kind][1] += 1;
                 }
             }
-            if *kind != 2 && *kind != 6 && !(*kind == 3 && (received.iter().zip(orig).filter(|(a, b)| a != b).count() > 8)) {
+            if *kind != 2
+                && *kind != 6
+                && !(*kind == 3 && (received.iter().zip(orig).filter(|(a, b)| a != b).count() > 8))
+            {
                 assert_eq!(out, *orig, "frame {f}: up to 8 errors must be corrected");
             }
         }
@@ -449,7 +456,10 @@ mod tests {
             "{} clocks, {frames} frames; per kind [corrected, flagged, miscorrected]: {stats:?}",
             stimulus.len()
         );
-        assert!(stats[2][1] > 400 && stats[6][1] > 400, "uncorrectable words are flagged");
+        assert!(
+            stats[2][1] > 400 && stats[6][1] > 400,
+            "uncorrectable words are flagged"
+        );
     }
 
     #[test]

@@ -179,7 +179,8 @@ impl Logic for LoopCore {
         self.elastic.rx_clock.next = self.rx_clock.val();
         self.elastic.rx_data.next = self.decoder.data_out.val();
         self.elastic.rx_k.next = self.decoder.k_out.val();
-        self.elastic.rx_err.next = self.decoder.code_err_out.val() | self.decoder.disp_err_out.val();
+        self.elastic.rx_err.next =
+            self.decoder.code_err_out.val() | self.decoder.disp_err_out.val();
         self.elastic.rx_valid.next = self.aligner.locked_out.val() & self.rx_signal_in.val();
         // ---- into the fabric clock ----
         self.elastic.tx_clock.next = self.clock.val();

@@ -362,7 +362,10 @@ impl LoopSim {
         for (i, pair) in payload.chunks(2).enumerate() {
             self.m.set(self.p.wr_buf_we, 1);
             self.m.set(self.p.wr_buf_addr, i as u64);
-            self.m.set(self.p.wr_buf_data, (pair[0] as u64) | ((pair[1] as u64) << 8));
+            self.m.set(
+                self.p.wr_buf_data,
+                (pair[0] as u64) | ((pair[1] as u64) << 8),
+            );
             self.step();
         }
         self.m.set(self.p.wr_slot, slot as u64);
