@@ -145,9 +145,6 @@ pub struct LoopSim {
     tap_words: u64,
 }
 
-/// Clocks the driver waits for one slot operation (several laps of 25 km).
-const OP_TIMEOUT: u64 = 5_000_000;
-
 impl LoopSim {
     /// Builds (or loads from the cache) the Verilator model of the loop core
     /// and connects it to a fiber with these settings. The loop starts empty;
@@ -337,6 +334,11 @@ impl LoopSim {
         Err(LoopSimError::Timeout("fill", limit))
     }
 
+    /// Clocks to wait for a slot operation: a few laps.
+    fn op_timeout(&self) -> u64 {
+        4 * (self.m.get(self.p.delay) + crate::loopctl::controller::LATENCY) + 20_000
+    }
+
     fn check_slot(&self, slot: u32) -> Result<(), LoopSimError> {
         let mode = self.m.get(self.p.mode);
         if mode != 4 {
@@ -371,13 +373,14 @@ impl LoopSim {
         self.m.set(self.p.wr_slot, slot as u64);
         self.m.set(self.p.wr_arm, 1);
         self.step();
-        for _ in 0..OP_TIMEOUT {
+        let limit = self.op_timeout();
+        for _ in 0..limit {
             if self.m.get(self.p.wr_pending) == 0 {
                 return Ok(());
             }
             self.step();
         }
-        Err(LoopSimError::Timeout("slot write", OP_TIMEOUT))
+        Err(LoopSimError::Timeout("slot write", limit))
     }
 
     /// Reads a slot as it next passes.
@@ -387,7 +390,8 @@ impl LoopSim {
         self.m.set(self.p.rd_arm, 1);
         self.step();
         let mut done = false;
-        for _ in 0..OP_TIMEOUT {
+        let limit = self.op_timeout();
+        for _ in 0..limit {
             if self.m.get(self.p.rd_pending) == 0 {
                 done = true;
                 break;
@@ -395,7 +399,7 @@ impl LoopSim {
             self.step();
         }
         if !done {
-            return Err(LoopSimError::Timeout("slot read", OP_TIMEOUT));
+            return Err(LoopSimError::Timeout("slot read", limit));
         }
         let flags = self.m.get(self.p.rd_flags) as u8;
         let lap = self.m.get(self.p.rd_lap) as u32;
