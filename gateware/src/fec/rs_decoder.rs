@@ -33,7 +33,7 @@ const ERROR_BUFFER_BITS: usize = 8;
 
 const _: () = {
     assert!(BUFFER_DELAY < 1 << FRAME_BUFFER_BITS);
-    assert!(ERROR_DELAY >= 2 && ERROR_DELAY < 1 << ERROR_BUFFER_BITS);
+    assert!(ERROR_DELAY >= 3 && ERROR_DELAY < 1 << ERROR_BUFFER_BITS);
     // The next frame's decision (at DECISION + 128 or later) comes after the
     // frame's word 0 left the buffer and latched this one.
     assert!(BUFFER_DELAY >= DECISION && BUFFER_DELAY < DECISION + FRAME_WORDS);
@@ -52,9 +52,9 @@ const _: () = {
 ///    4..=131 clocks after its load, then the decision (`L <= 8` and roots
 ///    `= L`, as [`rs::decode`]);
 /// 4. a frame buffer (a 512 x 18 RAM: data, valid, start of every clock,
-///    idle words included) delays the stream by 301 clocks and an error
-///    buffer (256 x 16 RAM) delays the error words by 128 so that both meet
-///    just after the decision is known. A correctable frame leaves with its
+///    idle words included, plus an output register) delays the stream by
+///    301 clocks and an error buffer (256 x 16 RAM and register) delays the
+///    error words by 128 so that both meet just after the decision is known. A correctable frame leaves with its
 ///    error words XORed in; an uncorrectable frame leaves unchanged.
 ///
 /// * Latency: [`DECODER_LATENCY`] = 302 clocks from every input word
@@ -96,6 +96,8 @@ pub struct RsDecoder {
     error_buffer: RAM<Bits<16>, ERROR_BUFFER_BITS>,
     write_pointer: DFF<Bits<FRAME_BUFFER_BITS>>,
     error_pointer: DFF<Bits<ERROR_BUFFER_BITS>>,
+    buffered_word: DFF<Bits<18>>,
+    buffered_error: DFF<Bits<16>>,
     apply_frame: DFF<Bit>,
     out_data: DFF<Bits<16>>,
     out_valid: DFF<Bit>,
@@ -112,10 +114,12 @@ pub struct RsDecoder {
 
 impl Default for RsDecoder {
     fn default() -> Self {
-        // The RAM reads one clock after the address, so the read pointer
-        // trails the write pointer by delay - 1.
-        let frame_offset = (1 << FRAME_BUFFER_BITS) - (BUFFER_DELAY - 1);
-        let error_offset = (1 << ERROR_BUFFER_BITS) - (ERROR_DELAY - 1);
+        // The RAM reads one clock after the address and its output is
+        // registered once more (the DP16KD's clock-to-out is too slow to
+        // feed logic directly at 125 MHz), so the read pointer trails the
+        // write pointer by delay - 2.
+        let frame_offset = (1 << FRAME_BUFFER_BITS) - (BUFFER_DELAY - 2);
+        let error_offset = (1 << ERROR_BUFFER_BITS) - (ERROR_DELAY - 2);
         Self {
             clock: Default::default(),
             data_in: Default::default(),
@@ -134,6 +138,8 @@ impl Default for RsDecoder {
             error_buffer: Default::default(),
             write_pointer: Default::default(),
             error_pointer: Default::default(),
+            buffered_word: Default::default(),
+            buffered_error: Default::default(),
             apply_frame: Default::default(),
             out_data: Default::default(),
             out_valid: Default::default(),
@@ -158,6 +164,8 @@ impl Logic for RsDecoder {
             clock,
             write_pointer,
             error_pointer,
+            buffered_word,
+            buffered_error,
             apply_frame,
             out_data,
             out_valid,
@@ -196,8 +204,10 @@ impl Logic for RsDecoder {
         self.error_buffer.write_data.next = self.chien.error_out.val();
         self.error_buffer.read_address.next =
             self.error_pointer.q.val() + self.error_read_offset.val();
+        self.buffered_word.d.next = self.frame_buffer.read_data.val();
+        self.buffered_error.d.next = self.error_buffer.read_data.val();
         // Output stage: correct the delayed frame if its decision allows.
-        self.delayed_start.next = self.frame_buffer.read_data.val().get_bit(17);
+        self.delayed_start.next = self.buffered_word.q.val().get_bit(17);
         self.apply.next = self.apply_frame.q.val();
         if self.delayed_start.val() {
             self.apply.next = !self.chien.uncorrectable_out.val();
@@ -205,12 +215,12 @@ impl Logic for RsDecoder {
             self.out_corrected.d.next = self.chien.corrected_out.val();
             self.out_uncorrectable.d.next = self.chien.uncorrectable_out.val();
         }
-        self.out_data.d.next = self.frame_buffer.read_data.val().get_bits::<16>(0);
+        self.out_data.d.next = self.buffered_word.q.val().get_bits::<16>(0);
         if self.apply.val() {
-            self.out_data.d.next = self.frame_buffer.read_data.val().get_bits::<16>(0)
-                ^ self.error_buffer.read_data.val();
+            self.out_data.d.next =
+                self.buffered_word.q.val().get_bits::<16>(0) ^ self.buffered_error.q.val();
         }
-        self.out_valid.d.next = self.frame_buffer.read_data.val().get_bit(16);
+        self.out_valid.d.next = self.buffered_word.q.val().get_bit(16);
         self.out_start.d.next = self.delayed_start.val();
         self.data_out.next = self.out_data.q.val();
         self.valid_out.next = self.out_valid.q.val();
