@@ -108,7 +108,7 @@ impl<const A: usize, const B: usize, const OUT: usize> XorNetwork<A, B, OUT> {
     /// A network for the linear map `f` from the `A / 8 + B / 8` bytes of
     /// `(a_in, b_in)` to the `OUT / 8` bytes of `data_out`.
     pub fn from_fn(f: impl Fn(&[u8]) -> Vec<u8>) -> Self {
-        assert!(A % 8 == 0 && B % 8 == 0 && OUT % 8 == 0);
+        assert!(A.is_multiple_of(8) && B.is_multiple_of(8) && OUT.is_multiple_of(8));
         Self {
             a_in: Default::default(),
             b_in: Default::default(),
@@ -174,7 +174,7 @@ impl<const A: usize, const B: usize, const OUT: usize> Logic for XorNetwork<A, B
 /// AND/XOR network (64 partial products reduced modulo `0x11D`).
 pub fn verilog_gf_mul_function() -> String {
     // x^m mod p(x) for m in 0..15.
-    let reduced: Vec<u8> = (0..15).map(|m| gf256::exp(m)).collect();
+    let reduced: Vec<u8> = (0..15).map(gf256::exp).collect();
     let mut code =
         String::from("function [7:0] gf_mul;\n  input [7:0] a;\n  input [7:0] b;\n  begin\n");
     for k in 0..8 {

@@ -238,7 +238,7 @@ mod tests {
         }
         messages.push(messages[0]);
         push_frame(&mut stimulus, 3, &messages[0]);
-        stimulus.extend(std::iter::repeat(StreamWord::default()).take(4));
+        stimulus.extend(std::iter::repeat_n(StreamWord::default(), 4));
 
         let mut model = RsEncoderModel::default();
         let mut out_frames: Vec<Vec<u16>> = Vec::new();

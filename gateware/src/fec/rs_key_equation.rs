@@ -63,23 +63,26 @@ pub fn key_equation(s: &[u8; PARITY]) -> KeyEquation {
 }
 
 /// Clocks from `load_in` to `done_out` of [`RsKeyEquation`].
-pub const KEY_EQUATION_LATENCY: usize = 41;
+pub const KEY_EQUATION_LATENCY: usize = 3 * PARITY + T + 1;
 
 /// Key equation solver: syndromes in, `c·Λ`, `c·Ω` and `L` out
 /// ([`key_equation`]).
 ///
-/// Sixteen Berlekamp-Massey iterations of two clocks each (discrepancy
+/// Sixteen Berlekamp-Massey iterations of three clocks each (discrepancy
 /// `Δ = sum Λ_i·S_(r-i)` through a 9-term inner product into a register;
-/// then the update `Λ <- γ·Λ + Δ·x·B` through 2 x 9 multipliers), then eight
-/// clocks that reuse the inner product for `Ω_0..Ω_7`. The syndrome window
+/// the products `γ·Λ` and `Δ·x·B` through 2 x 9 multipliers into registers;
+/// their sum into `Λ`, with the length, `B` and `γ` bookkeeping), then eight
+/// clocks that reuse the inner product for `Ω_0..Ω_7`. Every register to
+/// register path has at most one multiplier in it (the two-clock version
+/// met 125 MHz on an ECP5 with no margin). The syndrome window
 /// `W_i = S_(r-i)` is a byte shift register fed from a copy of the
 /// syndromes.
 ///
 /// * Latency: `done_out` is high for one clock [`KEY_EQUATION_LATENCY`] =
-///   41 clocks after the `load_in` clock; `lambda_out`, `omega_out` and
+///   57 clocks after the `load_in` clock; `lambda_out`, `omega_out` and
 ///   `length_out` then hold the result until the next load's computation
 ///   starts changing them (the clock after the next `load_in`).
-/// * Throughput: one syndrome set per 41 clocks (a frame takes 128).
+/// * Throughput: one syndrome set per 57 clocks (a frame takes 128).
 /// * Reset: none; `load_in` restarts the computation (a load during a
 ///   computation abandons it). Powers up idle.
 #[derive(LogicBlock)]
@@ -108,6 +111,9 @@ pub struct RsKeyEquation {
     bpoly: DFF<Bits<72>>,
     gamma: DFF<Bits<8>>,
     delta: DFF<Bits<8>>,
+    product_lambda: DFF<Bits<72>>,
+    product_b: DFF<Bits<72>>,
+    phase: DFF<Bits<2>>,
     length: DFF<Bits<6>>,
     round: DFF<Bits<6>>,
     count: DFF<Bits<6>>,
@@ -117,6 +123,8 @@ pub struct RsKeyEquation {
     one8: Constant<Bits<8>>,
     one6: Constant<Bits<6>>,
     one72: Constant<Bits<72>>,
+    one2: Constant<Bits<2>>,
+    two2: Constant<Bits<2>>,
     last_bm_clock: Constant<Bits<6>>,
     last_clock: Constant<Bits<6>>,
 }
@@ -141,6 +149,9 @@ impl Default for RsKeyEquation {
             bpoly: Default::default(),
             gamma: Default::default(),
             delta: Default::default(),
+            product_lambda: Default::default(),
+            product_b: Default::default(),
+            phase: Default::default(),
             length: Default::default(),
             round: Default::default(),
             count: Default::default(),
@@ -150,8 +161,10 @@ impl Default for RsKeyEquation {
             one8: Constant::new(1u64.into()),
             one6: Constant::new(1u64.into()),
             one72: Constant::new(1u64.into()),
-            last_bm_clock: Constant::new((2 * PARITY as u64 - 1).into()),
-            last_clock: Constant::new((2 * PARITY as u64 + T as u64 - 1).into()),
+            one2: Constant::new(1u64.into()),
+            two2: Constant::new(2u64.into()),
+            last_bm_clock: Constant::new((3 * PARITY as u64 - 1).into()),
+            last_clock: Constant::new((3 * PARITY as u64 + T as u64 - 1).into()),
         }
     }
 }
@@ -160,8 +173,24 @@ impl Logic for RsKeyEquation {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, syn, syn_copy, window, lambda, bpoly, gamma, delta, length, round, count,
-            busy, omega, done
+            self,
+            clock,
+            syn,
+            syn_copy,
+            window,
+            lambda,
+            bpoly,
+            gamma,
+            delta,
+            product_lambda,
+            product_b,
+            phase,
+            length,
+            round,
+            count,
+            busy,
+            omega,
+            done
         );
         self.dot.a_in.next = self.lambda.q.val();
         self.dot.b_in.next = self.window.q.val();
@@ -180,17 +209,24 @@ impl Logic for RsKeyEquation {
             self.length.d.next = 0.into();
             self.round.d.next = 0.into();
             self.count.d.next = 0.into();
+            self.phase.d.next = 0.into();
             self.busy.d.next = true;
         } else if self.busy.q.val() {
             self.count.d.next = self.count.q.val() + self.one6.val();
             if self.count.q.val() <= self.last_bm_clock.val() {
-                if !self.count.q.val().get_bit(0) {
+                if self.phase.q.val() == 0 {
                     // Discrepancy of round r.
                     self.delta.d.next = self.dot.data_out.val();
+                    self.phase.d.next = self.one2.val();
+                } else if self.phase.q.val() == self.one2.val() {
+                    // Products of round r.
+                    self.product_lambda.d.next = self.scale_lambda.data_out.val();
+                    self.product_b.d.next = self.scale_b.data_out.val();
+                    self.phase.d.next = self.two2.val();
                 } else {
                     // Update of round r.
-                    self.lambda.d.next =
-                        self.scale_lambda.data_out.val() ^ self.scale_b.data_out.val();
+                    self.phase.d.next = 0.into();
+                    self.lambda.d.next = self.product_lambda.q.val() ^ self.product_b.q.val();
                     if self.delta.q.val().any() & ((self.length.q.val() << 1) <= self.round.q.val())
                     {
                         self.bpoly.d.next = self.lambda.q.val();
@@ -213,7 +249,7 @@ impl Logic for RsKeyEquation {
                     }
                 }
             } else {
-                // Error evaluator: Omega_k, k = count - 32.
+                // Error evaluator: Omega_k, k = count - 48.
                 self.omega.d.next =
                     (self.omega.q.val() >> 8) | (bit_cast::<64, 8>(self.dot.data_out.val()) << 56);
                 self.window.d.next = (self.window.q.val() << 8)

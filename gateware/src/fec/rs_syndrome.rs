@@ -216,7 +216,7 @@ mod tests {
             };
             push_frame(&mut stimulus, gap, &cw);
         }
-        stimulus.extend(std::iter::repeat(StreamWord::default()).take(4));
+        stimulus.extend(std::iter::repeat_n(StreamWord::default(), 4));
 
         let mut model = RsSyndromeModel::default();
         let mut words = [0u32; 4];
