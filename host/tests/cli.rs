@@ -48,3 +48,38 @@ fn zero_cycles_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cycles"));
 }
+
+#[test]
+fn capture_writes_255_byte_codewords() {
+    let out = std::env::temp_dir().join(format!("fl-capture-{}.bin", std::process::id()));
+    let run = fiberloop()
+        .args(["capture", "--frames", "20", "--fiber-km", "0.5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(bytes.len(), 20 * 255);
+    for f in bytes.chunks(255) {
+        let cw: [u8; 255] = f.try_into().unwrap();
+        assert_eq!(fiberloop_gateware::model::rs::syndromes(&cw), [0; 16]);
+    }
+    std::fs::remove_file(&out).unwrap();
+}
+
+#[test]
+fn capture_refuses_a_negative_fiber() {
+    let out = std::env::temp_dir().join("fl-never-written.bin");
+    let run = fiberloop()
+        .args(["capture", "--frames", "2", "--fiber-km=-3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("fiber length"));
+    assert!(!out.exists());
+}

@@ -290,3 +290,19 @@ impl Logic for LoopCore {
         self.sync_losses_out.next = self.sync_losses.q.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loop_core_is_synthesizable_and_fits_the_45f() {
+        let mut uut = LoopCore::default();
+        uut.connect_all();
+        let r = crate::synth::synth_block(&uut, "loop_core").unwrap();
+        println!("loop core: {r}");
+        // LFE5UM5G-45F: 43,848 LUT4, 108 DP16KD, 72 MULT18X18D.
+        assert!(r.luts() < 43_848, "{r}");
+        assert!(r.brams() < 108, "{r}");
+    }
+}

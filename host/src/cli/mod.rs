@@ -1,5 +1,6 @@
 //! The `fiberloop` command line: one file per subcommand.
 
+pub mod capture;
 pub mod selftest;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,9 @@ pub enum Command {
     /// Simulator smoke test: the Verilator model of a test block against
     /// rust-hdl's simulator, cycle for cycle.
     Selftest(selftest::Args),
+    /// Capture frames as they travel on the fiber (255-byte RS codewords,
+    /// concatenated) from the simulated loop.
+    Capture(capture::Args),
 }
 
 /// A failure with the exit code it maps to.
@@ -67,5 +71,6 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Selftest(args) => selftest::run(args),
+        Command::Capture(args) => capture::run(args),
     }
 }
