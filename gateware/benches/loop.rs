@@ -22,6 +22,13 @@ fn main() {
         FRAME_SYMBOLS,
         (PAYLOAD_BYTES * 8) as f64 / (FRAME_SYMBOLS * 10) as f64
     );
+    println!(
+        "RS decoder latency: {} clocks; gateware in a lap: RX {} + TX {} + controller {} clocks",
+        fiberloop_gateware::fec::rs_decoder::DECODER_LATENCY,
+        fiberloop_gateware::loopctl::core::RX_LATENCY,
+        fiberloop_gateware::loopctl::core::TX_LATENCY,
+        fiberloop_gateware::loopctl::controller::LATENCY
+    );
     println!();
     println!(
         "{:>6} {:>10} {:>10} {:>6} {:>6} {:>14} {:>14} {:>10}",
