@@ -232,6 +232,47 @@ impl<const W: usize> Logic for GfScale<W> {
     }
 }
 
+/// Element-wise products `a_i·b_i` of two vectors of `W / 8` field
+/// elements: `W / 8` variable multipliers. Combinational: latency 0, no
+/// reset.
+#[derive(LogicBlock, Default)]
+pub struct GfMulEach<const W: usize> {
+    /// First vector.
+    pub a_in: Signal<In, Bits<W>>,
+    /// Second vector.
+    pub b_in: Signal<In, Bits<W>>,
+    /// The products, element `i` in bits `8i+7..8i`.
+    pub data_out: Signal<Out, Bits<W>>,
+}
+
+impl<const W: usize> Logic for GfMulEach<W> {
+    fn update(&mut self) {
+        let a = unpack(self.a_in.val());
+        let b = unpack(self.b_in.val());
+        let p: Vec<u8> = a.iter().zip(&b).map(|(&x, &y)| gf256::mul(x, y)).collect();
+        self.data_out.next = pack(&p);
+    }
+
+    fn connect(&mut self) {
+        self.data_out.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let mut code = verilog_gf_mul_function();
+        code.push_str("always @(*) begin\n");
+        for i in 0..W / 8 {
+            let _ = writeln!(
+                code,
+                "  data_out[{hi}:{lo}] = gf_mul(a_in[{hi}:{lo}], b_in[{hi}:{lo}]);",
+                hi = 8 * i + 7,
+                lo = 8 * i
+            );
+        }
+        code.push_str("end\n");
+        Verilog::Custom(code)
+    }
+}
+
 /// Inner product `sum_i a_i·b_i` of two vectors of `W / 8` field elements.
 /// Combinational: latency 0, no reset.
 #[derive(LogicBlock, Default)]

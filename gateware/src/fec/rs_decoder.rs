@@ -25,7 +25,7 @@ const BUFFER_DELAY: usize = DECISION;
 const ERROR_DELAY: usize = BUFFER_DELAY - ERROR_WORD0;
 
 /// Latency of [`RsDecoder`]: clocks from `start_in` to `start_out` (and from
-/// every input word to its output word) = 318.
+/// every input word to its output word) = 335.
 pub const DECODER_LATENCY: usize = BUFFER_DELAY + 1;
 
 const FRAME_BUFFER_BITS: usize = 9;
@@ -47,24 +47,24 @@ const _: () = {
 /// buffer corrected):
 ///
 /// 1. [`RsSyndrome`]: the 16 syndromes, strobed 128 clocks after `start_in`;
-/// 2. [`RsKeyEquation`]: inversionless Berlekamp-Massey and `Ω`, 57 clocks;
+/// 2. [`RsKeyEquation`]: inversionless Berlekamp-Massey and `Ω`, 74 clocks;
 /// 3. [`RsChienForney`]: two positions per clock, error words in frame order
 ///    4..=131 clocks after its load, then the decision (`L <= 8` and roots
 ///    `= L`, as [`rs::decode`]);
 /// 4. a frame buffer (a 512 x 18 RAM: data, valid, start of every clock,
 ///    idle words included, plus an output register) delays the stream by
-///    317 clocks and an error buffer (256 x 16 RAM and register) delays the
+///    334 clocks and an error buffer (256 x 16 RAM and register) delays the
 ///    error words by 128 so that both meet just after the decision is known. A correctable frame leaves with its
 ///    error words XORed in; an uncorrectable frame leaves unchanged.
 ///
-/// * Latency: [`DECODER_LATENCY`] = 318 clocks from every input word
+/// * Latency: [`DECODER_LATENCY`] = 335 clocks from every input word
 ///   (`start_in` included) to its output word (`start_out`).
 /// * Status: on the clock of `start_out`, `status_valid_out` is high and
 ///   `corrected_out` / `uncorrectable_out` describe that frame; they hold
 ///   until the next `start_out`.
 /// * Throughput: one word per clock; frames back to back or with idle gaps
 ///   (no gaps inside a frame).
-/// * Reset: none. For the first 318 clocks after configuration the output
+/// * Reset: none. For the first 335 clocks after configuration the output
 ///   is the buffers' initial contents (zero: `valid_out` low).
 #[derive(LogicBlock)]
 pub struct RsDecoder {
@@ -76,11 +76,11 @@ pub struct RsDecoder {
     pub valid_in: Signal<In, Bit>,
     /// The input word is word 0 of a frame (with `valid_in`).
     pub start_in: Signal<In, Bit>,
-    /// Output word: the input word 318 clocks earlier, corrected.
+    /// Output word: the input word 335 clocks earlier, corrected.
     pub data_out: Signal<Out, Bits<16>>,
-    /// `valid_in` 318 clocks earlier.
+    /// `valid_in` 335 clocks earlier.
     pub valid_out: Signal<Out, Bit>,
-    /// `start_in` (with `valid_in`) 318 clocks earlier.
+    /// `start_in` (with `valid_in`) 335 clocks earlier.
     pub start_out: Signal<Out, Bit>,
     /// Bytes corrected in the frame starting at `start_out` (0..=8).
     pub corrected_out: Signal<Out, Bits<4>>,
@@ -554,11 +554,11 @@ mod tests {
 
     #[test]
     fn latencies_are_as_documented() {
-        assert_eq!(KEY_EQUATION_LATENCY, 57);
+        assert_eq!(KEY_EQUATION_LATENCY, 74);
         assert_eq!(CHIEN_DONE_LATENCY, 132);
-        assert_eq!(BUFFER_DELAY, 317);
+        assert_eq!(BUFFER_DELAY, 334);
         assert_eq!(ERROR_DELAY, 128);
-        assert_eq!(DECODER_LATENCY, 318);
+        assert_eq!(DECODER_LATENCY, 335);
     }
 
     #[test]
