@@ -232,6 +232,47 @@ impl<const W: usize> Logic for GfScale<W> {
     }
 }
 
+/// Element-wise products `a_i·b_i` of two vectors of `W / 8` field
+/// elements: `W / 8` variable multipliers. Combinational: latency 0, no
+/// reset.
+#[derive(LogicBlock, Default)]
+pub struct GfMulEach<const W: usize> {
+    /// First vector.
+    pub a_in: Signal<In, Bits<W>>,
+    /// Second vector.
+    pub b_in: Signal<In, Bits<W>>,
+    /// The products, element `i` in bits `8i+7..8i`.
+    pub data_out: Signal<Out, Bits<W>>,
+}
+
+impl<const W: usize> Logic for GfMulEach<W> {
+    fn update(&mut self) {
+        let a = unpack(self.a_in.val());
+        let b = unpack(self.b_in.val());
+        let p: Vec<u8> = a.iter().zip(&b).map(|(&x, &y)| gf256::mul(x, y)).collect();
+        self.data_out.next = pack(&p);
+    }
+
+    fn connect(&mut self) {
+        self.data_out.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let mut code = verilog_gf_mul_function();
+        code.push_str("always @(*) begin\n");
+        for i in 0..W / 8 {
+            let _ = writeln!(
+                code,
+                "  data_out[{hi}:{lo}] = gf_mul(a_in[{hi}:{lo}], b_in[{hi}:{lo}]);",
+                hi = 8 * i + 7,
+                lo = 8 * i
+            );
+        }
+        code.push_str("end\n");
+        Verilog::Custom(code)
+    }
+}
+
 /// Inner product `sum_i a_i·b_i` of two vectors of `W / 8` field elements.
 /// Combinational: latency 0, no reset.
 #[derive(LogicBlock, Default)]
@@ -322,8 +363,9 @@ impl Logic for GfInverse {
     }
 }
 
-/// A test bench for the leaf blocks: two multipliers, an inverse, a
-/// three-element dot product and a constant-multiplier network side by side.
+/// A test bench for the leaf blocks: a multiplier, an inverse, a
+/// three-element dot product, two element-wise products and a
+/// constant-multiplier network side by side.
 /// Combinational: latency 0, no reset. Used by the exhaustive tests and the
 /// synthesis size check.
 #[derive(LogicBlock)]
@@ -336,6 +378,8 @@ pub struct GfArithmeticBench {
     pub product_out: Signal<Out, Bits<8>>,
     /// `inverse(a)` (0 for 0).
     pub inverse_out: Signal<Out, Bits<8>>,
+    /// `(a·b, b·inverse(a))` through a [`GfMulEach`], bits 7:0 and 15:8.
+    pub each_out: Signal<Out, Bits<16>>,
     /// `a·b + b·b + a·inverse(a)` through a [`GfDot`].
     pub dot_out: Signal<Out, Bits<8>>,
     /// `a·a^29` through an [`XorNetwork`] (constant multiplier), in bits 7:0,
@@ -344,6 +388,7 @@ pub struct GfArithmeticBench {
     mul: GfScale<8>,
     inv: GfInverse,
     dot: GfDot<24>,
+    each: GfMulEach<16>,
     konst: XorNetwork<8, 8, 16>,
     dot_b: Signal<Local, Bits<24>>,
 }
@@ -357,9 +402,11 @@ impl Default for GfArithmeticBench {
             inverse_out: Default::default(),
             dot_out: Default::default(),
             const_out: Default::default(),
+            each_out: Default::default(),
             mul: Default::default(),
             inv: Default::default(),
             dot: Default::default(),
+            each: Default::default(),
             konst: XorNetwork::from_fn(|v| {
                 vec![
                     gf256::mul(v[0], gf256::exp(29)),
@@ -388,6 +435,11 @@ impl Logic for GfArithmeticBench {
             | (bit_cast::<24, 8>(self.inv.data_out.val()) << 16);
         self.dot.b_in.next = self.dot_b.val();
         self.dot_out.next = self.dot.data_out.val();
+        self.each.a_in.next =
+            bit_cast::<16, 8>(self.a_in.val()) | (bit_cast::<16, 8>(self.b_in.val()) << 8);
+        self.each.b_in.next =
+            bit_cast::<16, 8>(self.b_in.val()) | (bit_cast::<16, 8>(self.inv.data_out.val()) << 8);
+        self.each_out.next = self.each.data_out.val();
         self.konst.a_in.next = self.a_in.val();
         self.konst.b_in.next = self.b_in.val();
         self.const_out.next = self.konst.data_out.val();
@@ -417,6 +469,7 @@ mod tests {
             m.p("dot_out"),
             m.p("const_out"),
         );
+        let pe = m.p("each_out");
         for a in 0..=255u8 {
             for b in 0..=255u8 {
                 m.set(pa, a as u64);
@@ -426,6 +479,9 @@ mod tests {
                 assert_eq!(m.get(pi) as u8, inverse_or_zero(a));
                 let dot = gf256::mul(a, b) ^ gf256::mul(b, b) ^ u8::from(a != 0);
                 assert_eq!(m.get(pd) as u8, dot, "dot {a} {b}");
+                let e = m.get(pe);
+                assert_eq!(e as u8, gf256::mul_slow(a, b));
+                assert_eq!((e >> 8) as u8, gf256::mul_slow(b, inverse_or_zero(a)));
                 let c = m.get(pc);
                 assert_eq!(c as u8, gf256::mul(a, gf256::exp(29)));
                 assert_eq!((c >> 8) as u8, gf256::mul(b, gf256::exp(200)));
@@ -442,7 +498,9 @@ mod tests {
         let mut uut = GfArithmeticBench::default();
         uut.connect_all();
         let report = crate::synth::synth_block(&uut, "fec_gf_bench").unwrap();
-        println!("GF bench (1 mul, 1 inverse, 3-term dot, 2 const mul): {report}");
+        println!(
+            "GF bench (1 mul, 1 inverse, 3-term dot, 2 element-wise mul, 2 const mul): {report}"
+        );
         assert!(report.luts() < 800, "{report}");
     }
 }

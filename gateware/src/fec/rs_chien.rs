@@ -116,6 +116,8 @@ pub struct RsChienForney {
     corrected: DFF<Bits<4>>,
     failed: DFF<Bit>,
     count_base: Signal<Local, Bits<5>>,
+    err_lane0: Signal<Local, Bits<16>>,
+    err_lane1: Signal<Local, Bits<16>>,
     ok: Signal<Local, Bit>,
     one5: Constant<Bits<5>>,
     two5: Constant<Bits<5>>,
@@ -169,6 +171,8 @@ impl Default for RsChienForney {
             corrected: Default::default(),
             failed: Default::default(),
             count_base: Default::default(),
+            err_lane0: Default::default(),
+            err_lane1: Default::default(),
             ok: Default::default(),
             one5: Constant::new(1u64.into()),
             two5: Constant::new(2u64.into()),
@@ -257,13 +261,17 @@ impl Logic for RsChienForney {
         self.mul0.vector_in.next = self.p2_inv.q.val().get_bits::<8>(0);
         self.mul1.scalar_in.next = self.p2_omega.q.val().get_bits::<8>(8);
         self.mul1.vector_in.next = self.p2_inv.q.val().get_bits::<8>(8);
-        self.err.d.next = 0.into();
+        // (Two locals rather than a read-back of err.d: rust-hdl's simulator
+        // would read the previous clock's value there, unlike the Verilog.)
+        self.err_lane0.next = 0.into();
         if self.p2_root0.q.val() {
-            self.err.d.next = bit_cast::<16, 8>(self.mul0.data_out.val());
+            self.err_lane0.next = bit_cast::<16, 8>(self.mul0.data_out.val());
         }
+        self.err_lane1.next = 0.into();
         if self.p2_root1.q.val() {
-            self.err.d.next = self.err.d.val() | (bit_cast::<16, 8>(self.mul1.data_out.val()) << 8);
+            self.err_lane1.next = bit_cast::<16, 8>(self.mul1.data_out.val()) << 8;
         }
+        self.err.d.next = self.err_lane0.val() | self.err_lane1.val();
         self.p3_valid.d.next = self.p2_valid.q.val();
         self.p3_last.d.next = self.p2_last.q.val();
         self.p3_length.d.next = self.p2_length.q.val();
