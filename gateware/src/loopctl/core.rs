@@ -269,15 +269,9 @@ impl Logic for LoopCore {
         self.locked_out.next = self.locked_now.val();
         self.was_locked.d.next = self.locked_now.val();
         if self.locked_now.val() {
-            if self.elastic.err_out.val().get_bit(0) {
-                self.code_errors.d.next = self.code_errors.q.val() + 1;
-            }
-            if self.elastic.err_out.val().get_bit(1) {
-                self.code_errors.d.next = self.code_errors.q.val() + 1;
-            }
-            if self.elastic.err_out.val().get_bit(0) & self.elastic.err_out.val().get_bit(1) {
-                self.code_errors.d.next = self.code_errors.q.val() + 2;
-            }
+            self.code_errors.d.next = self.code_errors.q.val()
+                + bit_cast::<32, 1>(self.elastic.err_out.val().get_bits::<1>(0))
+                + bit_cast::<32, 1>(self.elastic.err_out.val().get_bits::<1>(1));
         }
         if self.was_locked.q.val() & (!self.locked_now.val()) {
             self.sync_losses.d.next = self.sync_losses.q.val() + 1;
