@@ -9,3 +9,4 @@
 
 pub mod frame;
 pub mod line;
+pub mod quant;
