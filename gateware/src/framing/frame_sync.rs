@@ -46,26 +46,33 @@
 //! * **Symbol errors.** Inside a frame (word 0 lane 1 included), a lane with
 //!   `err_in` set (code or disparity error) or with `k_in` set (a control
 //!   symbol in a data position, e.g. the `K28.5` of an idle word when the
-//!   frame was cut short upstream) is a *bad symbol*. The frame goes on: a
+//!   frame was cut short upstream, or a clean K27.7: see *False SOF*) is a
+//!   *bad symbol*. The frame goes on: a
 //!   lane with `k_in` set is output as `0x00`, a lane with only `err_in` set
 //!   is output as the decoder's byte (its best guess; a wrong byte costs RS
 //!   no more than a zero would). `symbol_errors_out` gives the number of bad
 //!   symbols (0-2) of each output word, and the frame is flagged. One bad
 //!   symbol is one byte error, which RS(255,239) may still correct.
-//! * **Truncation.** If, inside a frame, a clean SOF arrives or `valid_in`
-//!   drops (the aligner lost lock), the frame's real content has ended: the
-//!   rest of the frame, from that word on, is output as zero words
-//!   (*padding*), the frame is flagged, and `truncated_out` pulses with the
-//!   first padding word. Words arriving during padding are ignored; a clean
-//!   SOF among them (and the SOF that caused the truncation) pulses
+//! * **False SOF.** A clean K27.7 inside a frame is taken for what it
+//!   almost always is on a line that only deletes idles: a data symbol that
+//!   a bit error turned into K27.7. It is one bad symbol (output as `0x00`)
+//!   and the frame goes on, so RS can correct it. `dropped_sof_out` pulses
+//!   with that word: had it been a real start of frame (the frame in
+//!   progress was cut short upstream), that frame is lost, its first words
+//!   make the current frame uncorrectable, and its tail is handled as below.
+//! * **Truncation.** If, inside a frame, `valid_in` drops (the aligner lost
+//!   lock), the frame's real content has ended: the rest of the frame, from
+//!   that word on, is output as zero words (*padding*), the frame is
+//!   flagged, and `truncated_out` pulses with the first padding word. Words
+//!   arriving during padding are ignored; a clean SOF among them pulses
 //!   `dropped_sof_out`: that frame is lost. (The alternative, ending the
 //!   frame early and taking the new one, would break the 128-word frame
 //!   convention downstream; keeping the new frame and the old one would need
 //!   a buffer and variable latency.) A padded frame is almost always
 //!   uncorrectable and RS / the CRC flag it too.
 //! * **Tail of a dropped frame.** Since non-idle words now start frames, the
-//!   rest of a dropped frame (its words after the end of the padded frame)
-//!   must not: it would start a bogus frame that swallows the next frame's
+//!   rest of a dropped frame (its words after the end of the frame that
+//!   swallowed its start) must not: it would start a bogus frame that swallows the next frame's
 //!   SOF, and with back-to-back frames the losses would go on to the end of
 //!   the lap. So the block remembers the last dropped SOF and, while hunting
 //!   within the 127 words that follow it, starts a frame only on a clean SOF;
@@ -129,8 +136,9 @@ pub struct FrameSync {
     pub frame_error_out: Signal<Out, Bit>,
     /// Strobe with the first padding word of a truncated frame.
     pub truncated_out: Signal<Out, Bit>,
-    /// Strobe: a SOF was seen inside a frame or during padding, and that
-    /// frame is lost.
+    /// Strobe: a clean SOF was seen inside a frame (taken as a bad symbol;
+    /// if it was a real start, that frame is lost) or during padding (that
+    /// frame is lost).
     pub dropped_sof_out: Signal<Out, Bit>,
     /// Number of bad symbols (0-2) in the output word (frame words only,
     /// not padding).
@@ -353,7 +361,7 @@ impl Logic for FrameSync {
                 self.in_frame.d.next = false;
                 self.done_q.d.next = true;
             }
-            if (self.padding.q.val() | (!self.valid_in.val()) | self.is_sof.val()) {
+            if (self.padding.q.val() | (!self.valid_in.val())) {
                 // Padding: the frame's content has ended.
                 self.padding.d.next = true;
                 self.err_acc.d.next = true;
@@ -374,6 +382,13 @@ impl Logic for FrameSync {
                 self.err_acc.d.next = (self.err_acc.q.val() | self.bad_any.val());
                 if (self.count.q.val() == self.last_word.val()) {
                     self.ferr_q.d.next = (self.err_acc.q.val() | self.bad_any.val());
+                }
+                if self.is_sof.val() {
+                    // A false SOF (one bad symbol), or the start of a frame
+                    // whose words 1..=127 follow: track them as a tail.
+                    self.dropped_q.d.next = true;
+                    self.tail.d.next = true;
+                    self.tail_count.d.next = self.one7.val();
                 }
             }
         }
@@ -494,7 +509,7 @@ impl FrameSyncModel {
             }
             Some(w) => {
                 next.valid = true;
-                if self.padding || !i.valid || is_sof {
+                if self.padding || !i.valid {
                     next.truncated = !self.padding;
                     next.dropped_sof = is_sof;
                     if is_sof {
@@ -506,6 +521,10 @@ impl FrameSyncModel {
                     next.data = u16::from_le_bytes(clean);
                     next.symbol_errors = bad[0] as u8 + bad[1] as u8;
                     self.error |= bad[0] || bad[1];
+                    if is_sof {
+                        next.dropped_sof = true;
+                        self.tail = Some(1);
+                    }
                 }
                 if w == FRAME_WORDS - 1 {
                     next.done = true;
@@ -784,16 +803,22 @@ mod tests {
                     t.symbol_errors += errors;
                     expect.push(Expect::Frame { cw: out, errors });
                 }
-                // Truncated by the next frame's SOF: padded, next frame lost,
-                // the lost frame's tail is stray.
+                // Cut short upstream, the next frame's SOF inside it: taken
+                // as one bad symbol, the next frame's head fills the frame,
+                // the next frame is lost, its tail is stray.
                 70..=79 => {
                     let n = rng.gen_range(1..128);
                     line.extend(&words[..n]);
                     let lost = testbench::random_codeword(&mut rng, true);
                     line.extend(frame_line(&lost, &mut rng));
-                    let prefix = cw[..2 * n - 1].to_vec();
-                    expect.push(Expect::Padded { prefix });
-                    t.truncated += 1;
+                    let mut got = cw[..2 * n - 1].to_vec();
+                    got.push(0);
+                    got.extend_from_slice(&lost[..255 - 2 * n]);
+                    expect.push(Expect::Frame {
+                        cw: got,
+                        errors: 1,
+                    });
+                    t.symbol_errors += 1;
                     t.dropped_sof += 1;
                     t.stray += n;
                 }
@@ -1249,7 +1274,59 @@ mod tests {
         );
         assert!(repaired > 10, "{repaired}");
         assert!(worst <= 4, "{worst}");
-        assert_eq!(count(|o| o.stray || o.truncated || o.dropped_sof), 0);
+        // (A bit error that makes a clean K27.7 of a data symbol would pulse
+        // `dropped_sof_out` and cost one byte; it loses no frame.)
+        assert_eq!(count(|o| o.stray || o.truncated), 0);
+    }
+
+    /// A bit error can turn a data symbol into a clean K27.7. Inside a frame
+    /// it must cost one byte (which RS corrects), not the frame.
+    #[test]
+    fn frame_sync_takes_a_false_sof_inside_a_frame_as_one_bad_byte() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0xF5F5_5000);
+        let mut dut = Dut::new();
+        let mut model = FrameSyncModel::new();
+        let mut line = vec![idle(); 4];
+        let mut expect = vec![];
+        let mut injected = 0;
+        for lap in 0..6 {
+            for _ in 0..40 {
+                let cw = slot_codeword(&mut rng);
+                let mut words = frame_line(&cw, &mut rng);
+                let mut got = cw.clone();
+                if rng.gen_bool(0.3) {
+                    // Lane 0 of word w is codeword byte 2w - 1.
+                    let w = rng.gen_range(1..FRAME_WORDS);
+                    words[w].data = (words[w].data & 0xFF00) | K27_7 as u16;
+                    words[w].k |= 1;
+                    got[2 * w - 1] = 0;
+                    injected += 1;
+                }
+                line.extend(words);
+                let flagged = got != cw;
+                expect.push((got, flagged));
+            }
+            // Laps end with an idle gap, except one lap that runs straight on.
+            if lap != 2 {
+                line.extend(vec![idle(); rng.gen_range(1..6)]);
+            }
+        }
+        line.extend(vec![idle(); 2]);
+        let outs = run(&mut dut, &mut model, &line);
+        let frames = delivered(&outs);
+        assert_eq!(frames.len(), expect.len(), "frames lost");
+        for (n, (f, (cw, flagged))) in frames.iter().zip(&expect).enumerate() {
+            assert_eq!(&f.cw, cw, "frame {n}");
+            assert_eq!(f.error, *flagged, "frame {n}");
+        }
+        let count = |p: fn(&SyncOut) -> bool| outs.iter().filter(|o| p(o)).count();
+        assert!(injected > 50, "{injected}");
+        assert_eq!(count(|o| o.dropped_sof), injected);
+        assert_eq!(
+            outs.iter().map(|o| o.symbol_errors as usize).sum::<usize>(),
+            injected
+        );
+        assert_eq!(count(|o| o.stray || o.truncated || o.sof_repaired), 0);
     }
 
     #[test]
