@@ -18,11 +18,19 @@
 //!   `k_in[0]` set, `err_in[0]` clear and lane 0 = `0xFB` (K27.7). While
 //!   hunting, a clean SOF always starts a frame (even if its lane 1 reads
 //!   D16.2). Once the line is known good (*armed*, below), every other valid
-//!   word that does not read as idle starts a frame too: it is a SOF word
-//!   whose K27.7 was hit by a bit error (it may decode as an invalid code,
-//!   as a code with a disparity error, or even as a valid data byte without
-//!   any flag). Such a *repaired* start pulses `sof_repaired_out` with the
-//!   frame's word 0.
+//!   word that does not read as idle and whose lane 1 *could be codeword
+//!   byte 0* starts a frame too: it is a SOF word whose K27.7 was hit by a
+//!   bit error (it may decode as an invalid code, as a code with a disparity
+//!   error, or even as a valid data byte without any flag). Lane 1 could be
+//!   codeword byte 0 if it is a data symbol (error flags allowed: a hit
+//!   K27.7 often leaves the decoder at the wrong running disparity, and the
+//!   byte behind it is then flagged although right) whose value is below
+//!   `0x50` or is `0xFF` (the high byte of a slot number, see the
+//!   requirement below). This second condition keeps some of the idle words
+//!   with both symbols hit (on the loop, many times likelier than a SOF word
+//!   with both hit, for there are that many more idle words) from starting a
+//!   bogus frame. Such a *repaired* start pulses
+//!   `sof_repaired_out` with the frame's word 0.
 //! * **Armed.** The block is armed once it has seen a lane 0 reading K28.5
 //!   (a comma) with `valid_in` high, and disarmed whenever `valid_in` is
 //!   low (also at power-up). While not armed, non-idle words other than a
@@ -32,10 +40,10 @@
 //!   one (in the loop, the delay-measuring marker frame was lost that way).
 //!
 //!   **Requirement on the sender:** byte 0 of every codeword (lane 1 of word
-//!   0, the high byte of the slot number) must never be `0x50` (D16.2),
-//!   otherwise a hit K27.7 in front of it would read as idle and the frame
-//!   would be lost. The loop controller keeps slot numbers below `0x5000`
-//!   (the marker slot `0xFFFF` is fine too: its byte 0 is `0xFF`).
+//!   0, the high byte of the slot number) must be below `0x50` (D16.2) or be
+//!   `0xFF`, otherwise a hit K27.7 in front of it would read as idle or not
+//!   be repaired, and the frame would be lost. The loop controller keeps slot
+//!   numbers below `0x5000` (the marker slot `0xFFFF` is fine too).
 //! * **Whole frames.** Every frame that starts is delivered as exactly 128
 //!   consecutive valid words, one per clock, `start_out` on word 0: the
 //!   block never stalls and never cuts a frame short, so the downstream
@@ -160,6 +168,8 @@ pub struct FrameSync {
     bad: Signal<Local, Bits<2>>,
     clean: Signal<Local, Bits<16>>,
     bad_any: Signal<Local, Bit>,
+    /// Lane 1 could be codeword byte 0 (a repaired start is allowed).
+    byte0_ok: Signal<Local, Bit>,
     // State.
     in_frame: DFF<Bit>,
     padding: DFF<Bit>,
@@ -196,6 +206,8 @@ pub struct FrameSync {
     lane0_mask: Constant<Bits<16>>,
     lane1_mask: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
+    byte0_limit: Constant<Bits<8>>,
+    marker_byte0: Constant<Bits<8>>,
 }
 
 impl Default for FrameSync {
@@ -223,6 +235,7 @@ impl Default for FrameSync {
             bad: Default::default(),
             clean: Default::default(),
             bad_any: Default::default(),
+            byte0_ok: Default::default(),
             in_frame: Default::default(),
             padding: Default::default(),
             count: Default::default(),
@@ -252,6 +265,8 @@ impl Default for FrameSync {
             lane0_mask: Constant::new(0x00FFu64.to_bits()),
             lane1_mask: Constant::new(0xFF00u64.to_bits()),
             zero16: Constant::new(0u64.to_bits()),
+            byte0_limit: Constant::new((D16_2 as u64).to_bits()),
+            marker_byte0: Constant::new(0xFFu64.to_bits()),
         }
     }
 }
@@ -285,6 +300,9 @@ impl Logic for FrameSync {
                     & (self.data_in.val().get_bits::<8>(8) == self.idle_lane1.val()))));
         self.bad.next = (self.k_in.val() | self.err_in.val());
         self.bad_any.next = self.bad.val().any();
+        self.byte0_ok.next = ((!self.k_in.val().get_bit(1))
+            & ((self.data_in.val().get_bits::<8>(8) < self.byte0_limit.val())
+                | (self.data_in.val().get_bits::<8>(8) == self.marker_byte0.val())));
         // Control symbols in data positions become 0x00.
         self.clean.next = self.data_in.val();
         if self.k_in.val().get_bit(0) {
@@ -330,7 +348,8 @@ impl Logic for FrameSync {
                 | (self.valid_in.val()
                     & (!self.is_idle.val())
                     & (!self.tail.q.val())
-                    & self.armed.q.val()))
+                    & self.armed.q.val()
+                    & self.byte0_ok.val()))
             {
                 // Word 0: lane 0 is the SOF itself, lane 1 codeword byte 0.
                 self.in_frame.d.next = true;
@@ -490,10 +509,11 @@ impl FrameSyncModel {
             _ => None,
         };
         let bad = [0, 1].map(|l| (i.k | i.err) >> l & 1 != 0);
+        let byte0_ok = i.k & 2 == 0 && (lanes[1] < D16_2 || lanes[1] == 0xFF);
         let clean = [0, 1].map(|l| if i.k >> l & 1 != 0 { 0 } else { lanes[l] });
         match self.frame {
             None => {
-                if is_sof || (i.valid && !is_idle && !in_tail && armed) {
+                if is_sof || (i.valid && !is_idle && !in_tail && armed && byte0_ok) {
                     self.frame = Some(1);
                     self.padding = false;
                     self.error = bad[1];
@@ -678,6 +698,12 @@ mod tests {
         !is_clean_sof(w) && ((w.k & 1 != 0 && l[0] == K28_5) || (w.k & 2 == 0 && l[1] == D16_2))
     }
 
+    /// Lane 1 is a data byte below 0x50 or 0xFF.
+    fn could_be_byte0(w: &SyncIn) -> bool {
+        let b = (w.data >> 8) as u8;
+        w.k & 2 == 0 && (b < D16_2 || b == 0xFF)
+    }
+
     fn is_clean_sof(w: &SyncIn) -> bool {
         w.k & 1 != 0 && w.err & 1 == 0 && w.data as u8 == K27_7
     }
@@ -854,14 +880,23 @@ mod tests {
                     t.sync_lost += 1;
                     t.stray += m;
                 }
-                // Garbage between frames: its first word starts a (spurious,
-                // repaired) frame, which takes the rest and some idles.
+                // Garbage between frames: its first word whose lane 1 could
+                // be codeword byte 0 starts a (spurious, repaired) frame,
+                // which takes the rest and some idles; the words before it
+                // are stray.
                 92..=96 => {
                     let n = rng.gen_range(1..100);
-                    line.extend((0..n).map(|_| garbage(&mut rng)));
+                    let g: Vec<SyncIn> = (0..n).map(|_| garbage(&mut rng)).collect();
+                    match g.iter().position(could_be_byte0) {
+                        Some(q) => {
+                            t.stray += q;
+                            expect.push(Expect::Spurious);
+                            t.sof_repaired += 1;
+                        }
+                        None => t.stray += n,
+                    }
+                    line.extend(g);
                     line.extend(std::iter::repeat_n(idle(), 130));
-                    expect.push(Expect::Spurious);
-                    t.sof_repaired += 1;
                 }
                 // A clean SOF, then garbage: a spurious frame, then idles.
                 _ => {

@@ -15,7 +15,9 @@
 //! Besides the controller's ports (see [`LoopController`]), the core reports
 //! line errors: `code_errors_out` counts received symbols with a code
 //! violation or disparity error while aligned, `sync_losses_out` counts
-//! losses of alignment or signal. `cap_*_out` carry the received frames after
+//! losses of alignment or signal, `sof_repairs_out` frames whose start
+//! symbol was hit and repaired, `sof_drops_out` clean start symbols inside a
+//! frame (see [`FrameSync`]). `cap_*_out` carry the received frames after
 //! frame sync and before correction (for `fiberloop capture`).
 //!
 //! Latency: a lap is the fiber's delay plus [`LoopCore::GATEWARE_LATENCY`]
@@ -119,6 +121,11 @@ pub struct LoopCore {
     pub code_errors_out: Signal<Out, Bits<32>>,
     /// Losses of word alignment or of signal.
     pub sync_losses_out: Signal<Out, Bits<32>>,
+    /// Frames started on a repaired (hit) start-of-frame symbol.
+    pub sof_repairs_out: Signal<Out, Bits<32>>,
+    /// Clean start-of-frame symbols inside a frame (one byte error, or a
+    /// frame lost).
+    pub sof_drops_out: Signal<Out, Bits<32>>,
     /// The receiver is aligned.
     pub locked_out: Signal<Out, Bit>,
     /// Received frames before correction: data.
@@ -141,6 +148,8 @@ pub struct LoopCore {
     encoder: Encoder8b10b,
     code_errors: DFF<Bits<32>>,
     sync_losses: DFF<Bits<32>>,
+    sof_repairs: DFF<Bits<32>>,
+    sof_drops: DFF<Bits<32>>,
     was_locked: DFF<Bit>,
     locked_now: Signal<Local, Bit>,
     // The decoder's status comes with its start_out; the CRC checker after
@@ -164,6 +173,8 @@ impl Logic for LoopCore {
             clock,
             code_errors,
             sync_losses,
+            sof_repairs,
+            sof_drops,
             was_locked,
             rs_done_d,
             rs_fail_d,
@@ -276,12 +287,22 @@ impl Logic for LoopCore {
         if self.was_locked.q.val() & (!self.locked_now.val()) {
             self.sync_losses.d.next = self.sync_losses.q.val() + 1;
         }
+        if self.sync.sof_repaired_out.val() {
+            self.sof_repairs.d.next = self.sof_repairs.q.val() + 1;
+        }
+        if self.sync.dropped_sof_out.val() {
+            self.sof_drops.d.next = self.sof_drops.q.val() + 1;
+        }
         if self.reset.val() {
             self.code_errors.d.next = 0.into();
             self.sync_losses.d.next = 0.into();
+            self.sof_repairs.d.next = 0.into();
+            self.sof_drops.d.next = 0.into();
         }
         self.code_errors_out.next = self.code_errors.q.val();
         self.sync_losses_out.next = self.sync_losses.q.val();
+        self.sof_repairs_out.next = self.sof_repairs.q.val();
+        self.sof_drops_out.next = self.sof_drops.q.val();
     }
 }
 

@@ -13,6 +13,8 @@
 //! * bursts: starting as a Poisson process (`burst_rate_per_s`), each
 //!   `burst_len_bits` long, whose first and last bits are flipped and the
 //!   others flipped with probability 1/2;
+//! * planned bursts: the same kind of burst at a TX bit index the caller
+//!   chooses ([`FiberSpool::plan_burst`]), for tests that aim at a codeword;
 //! * cuts: from a given RX word for a given number of words the receiver sees
 //!   no light, and everything in flight when the cut starts is lost (so the
 //!   dark time seen at RX is the cut plus one fiber delay). Dark bits come out
@@ -87,6 +89,14 @@ pub enum FiberError {
     /// Line rate not positive.
     #[error("line rate must be > 0 bit/s (got {0})")]
     LineRate(f64),
+    /// A planned burst starts at a bit that has already been received.
+    #[error("a burst planned at TX bit {at} is too late: bits up to {received} have been received")]
+    BurstInPast {
+        /// The planned start.
+        at: u64,
+        /// First TX bit not yet received.
+        received: u64,
+    },
     /// Delay too long to model.
     #[error("fiber delay of {0} bits is more than this model holds ({MAX_DELAY_BITS} bits)")]
     TooLong(u64),
@@ -136,6 +146,8 @@ pub struct FiberSpool {
     next_burst: u64,
     /// Active burst: [start, end) in TX bit indices.
     burst: Option<(u64, u64)>,
+    /// Planned bursts, (start, length) in TX bit indices, by start.
+    planned: std::collections::VecDeque<(u64, u64)>,
     stats: FiberStats,
     error_log: Option<Vec<u64>>,
 }
@@ -213,6 +225,7 @@ impl FiberSpool {
             next_random,
             next_burst,
             burst: None,
+            planned: Default::default(),
             stats: FiberStats::default(),
             error_log: None,
             cfg,
@@ -253,6 +266,55 @@ impl FiberSpool {
     /// The TX bit indices flipped since [`FiberSpool::log_errors`], in order.
     pub fn error_log(&self) -> &[u64] {
         self.error_log.as_deref().unwrap_or(&[])
+    }
+
+    /// Changes the independent bit error ratio from the next bit received on.
+    /// A bad value is refused and changes nothing.
+    pub fn set_ber(&mut self, ber: f64) -> Result<(), FiberError> {
+        if !(0.0..=0.5).contains(&ber) {
+            return Err(FiberError::Ber(ber));
+        }
+        self.cfg.ber = ber;
+        self.next_random = geometric(&mut self.rng, ber);
+        Ok(())
+    }
+
+    /// Changes the random bursts (mean rate per second, length in bits) from
+    /// the next bit received on. Bad values are refused and change nothing.
+    pub fn set_bursts(&mut self, rate_per_s: f64, len_bits: u32) -> Result<(), FiberError> {
+        if !(rate_per_s.is_finite() && rate_per_s >= 0.0) {
+            return Err(FiberError::BurstRate(rate_per_s));
+        }
+        if !(1..=4096).contains(&len_bits) {
+            return Err(FiberError::BurstLen(len_bits));
+        }
+        self.cfg.burst_rate_per_s = rate_per_s;
+        self.cfg.burst_len_bits = len_bits;
+        self.next_burst = geometric(&mut self.rng, rate_per_s / self.cfg.line_rate_bps);
+        Ok(())
+    }
+
+    /// First TX bit index that has not reached the receiver yet: bits from
+    /// here up to the last one sent are in flight and can still be hit.
+    pub fn next_rx_tx_bit(&self) -> u64 {
+        (self.words * self.cfg.word_bits as u64).saturating_sub(self.delay_bits)
+    }
+
+    /// Plans a burst of `len_bits` (1..=4096) starting at TX bit `at`, which
+    /// must not have been received yet: its first and last bits are flipped,
+    /// the others with probability 1/2, as for random bursts. Planned bursts
+    /// must not overlap each other or a random burst.
+    pub fn plan_burst(&mut self, at: u64, len_bits: u32) -> Result<(), FiberError> {
+        if !(1..=4096).contains(&len_bits) {
+            return Err(FiberError::BurstLen(len_bits));
+        }
+        let received = self.next_rx_tx_bit();
+        if at < received {
+            return Err(FiberError::BurstInPast { at, received });
+        }
+        let i = self.planned.partition_point(|&(s, _)| s < at);
+        self.planned.insert(i, (at, len_bits as u64));
+        Ok(())
     }
 
     /// Cuts the fiber now, for `words` word clocks: the receiver goes dark now
@@ -327,6 +389,13 @@ impl FiberSpool {
                         self.next_random -= 1;
                     }
                     // Bursts.
+                    if let Some(&(s, len)) = self.planned.front() {
+                        if s == tx_bit {
+                            self.planned.pop_front();
+                            self.burst = Some((s, s + len));
+                            self.stats.bursts += 1;
+                        }
+                    }
                     if self.burst.is_none() {
                         if self.next_burst == 0 {
                             self.burst = Some((tx_bit, tx_bit + self.cfg.burst_len_bits as u64));
@@ -533,5 +602,49 @@ mod tests {
         assert!(bad(|c| c.ber = f64::NAN)
             .to_string()
             .contains("bit error ratio"));
+    }
+
+    #[test]
+    fn planned_bursts_hit_where_aimed_and_ber_can_change() {
+        let mut s = clean(100.0);
+        s.log_errors();
+        let d = s.delay_bits();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let tx: Vec<u32> = (0..300).map(|_| rng.gen::<u32>() & 0xF_FFFF).collect();
+        // Half the words sent: bits from next_rx_tx_bit() on are in flight.
+        let (mut txb, mut rxb) = rx_bits(&mut s, &tx[..150]);
+        let at = s.next_rx_tx_bit() + 37;
+        assert_eq!(s.next_rx_tx_bit(), 150 * 20 - d);
+        s.plan_burst(at, 64).unwrap();
+        s.plan_burst(at + 200, 5).unwrap();
+        assert_eq!(
+            s.plan_burst(3, 8),
+            Err(FiberError::BurstInPast {
+                at: 3,
+                received: 150 * 20 - d
+            })
+        );
+        assert_eq!(s.set_ber(-0.1), Err(FiberError::Ber(-0.1)));
+        assert_eq!(s.config().ber, 0.0);
+        let (t2, r2) = rx_bits(&mut s, &tx[150..]);
+        txb.extend(t2);
+        rxb.extend(r2);
+        let flipped: Vec<u64> = (d as usize..rxb.len())
+            .filter(|&i| rxb[i] != txb[i - d as usize])
+            .map(|i| i as u64 - d)
+            .collect();
+        assert_eq!(flipped, s.error_log());
+        assert!(flipped.iter().all(|&b| (at..at + 64).contains(&b)
+            || (at + 200..at + 205).contains(&b)));
+        for edge in [at, at + 63, at + 200, at + 204] {
+            assert!(flipped.contains(&edge), "{edge}");
+        }
+        assert_eq!(s.stats().bursts, 2);
+        // A BER switched on mid-run flips bits from then on.
+        s.set_ber(0.01).unwrap();
+        let before = s.stats().random_flips;
+        rx_bits(&mut s, &tx);
+        let n = s.stats().random_flips - before;
+        assert!((30..=100).contains(&n), "{n} flips in 6,000 bits at 1e-2");
     }
 }

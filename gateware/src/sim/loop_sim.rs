@@ -77,6 +77,12 @@ pub struct LoopStats {
     pub code_violations: u64,
     /// Times the receiver lost word alignment or signal.
     pub sync_losses: u64,
+    /// Frames whose start-of-frame symbol was hit and repaired (or that
+    /// garbage started).
+    pub sof_repairs: u64,
+    /// Clean start-of-frame symbols seen inside a frame (a data symbol hit
+    /// into K27.7: one byte error; or a real start: that frame lost).
+    pub sof_drops: u64,
     /// Word clocks simulated.
     pub clocks: u64,
 }
@@ -129,6 +135,8 @@ struct Ports {
     crc_fail: Port,
     code_errors: Port,
     sync_losses: Port,
+    sof_repairs: Port,
+    sof_drops: Port,
 }
 
 /// A frame captured as it arrived (after 8b/10b decoding and frame sync,
@@ -143,6 +151,9 @@ pub struct LoopSim {
     clocks: u64,
     capture: Option<(usize, Vec<RawFrame>, Vec<u8>, bool)>,
     tap_words: u64,
+    /// TX words since [`LoopSim::log_tx`], and the fiber word index of the
+    /// first.
+    tx_log: Option<(u64, Vec<u32>)>,
 }
 
 impl LoopSim {
@@ -192,6 +203,8 @@ impl LoopSim {
             crc_fail: g("crc_fail_out")?,
             code_errors: g("code_errors_out")?,
             sync_losses: g("sync_losses_out")?,
+            sof_repairs: g("sof_repairs_out")?,
+            sof_drops: g("sof_drops_out")?,
         };
         let mut sim = LoopSim {
             m,
@@ -200,6 +213,7 @@ impl LoopSim {
             clocks: 0,
             capture: None,
             tap_words: 0,
+            tx_log: None,
         };
         sim.m.set(sim.p.reset, 1);
         for _ in 0..4 {
@@ -224,6 +238,21 @@ impl LoopSim {
         self.clocks
     }
 
+    /// Starts (or restarts) recording every SERDES TX word, so a test can
+    /// tell which symbols the fiber's errors hit (see [`LoopSim::tx_log`]).
+    pub fn log_tx(&mut self) {
+        self.tx_log = Some((self.fiber.stats().words, vec![]));
+    }
+
+    /// The TX words recorded since [`LoopSim::log_tx`], and the index of the
+    /// first in the fiber's word (and bit / word-width) numbering.
+    pub fn tx_log(&self) -> (u64, &[u32]) {
+        match &self.tx_log {
+            Some((first, log)) => (*first, log),
+            None => (0, &[]),
+        }
+    }
+
     /// Payload words seen on the tap so far.
     pub fn tap_words(&self) -> u64 {
         self.tap_words
@@ -237,6 +266,9 @@ impl LoopSim {
         self.m.set(p.clock, 0);
         self.m.set(p.rx_clock, 0);
         let tx = self.m.get(p.tx) as u32;
+        if let Some((_, log)) = self.tx_log.as_mut() {
+            log.push(tx);
+        }
         let rx = self.fiber.step(tx);
         self.m.set(p.rx, rx.bits as u64);
         self.m.set(p.rx_signal, rx.signal as u64);
@@ -309,6 +341,8 @@ impl LoopSim {
             crc_failures: g(self.p.crc_fail),
             code_violations: g(self.p.code_errors),
             sync_losses: g(self.p.sync_losses),
+            sof_repairs: g(self.p.sof_repairs),
+            sof_drops: g(self.p.sof_drops),
             clocks: self.clocks,
         }
     }
