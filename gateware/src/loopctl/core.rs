@@ -27,7 +27,7 @@
 use crate::fec::rs_decoder::{RsDecoder, DECODER_LATENCY};
 use crate::fec::rs_encoder::RsEncoder;
 use crate::framing::crc32::FrameCrc;
-use crate::framing::frame_sync::FrameSync;
+use crate::framing::frame_sync::{FrameSync, SYNC_LATENCY};
 use crate::framing::frame_tx::FrameTx;
 use crate::line::comma_align::CommaAligner;
 use crate::line::decoder::Decoder8b10b;
@@ -38,8 +38,8 @@ use rust_hdl::prelude::*;
 
 /// Word clocks from `serdes_rx_in` to the controller's `data_in`, with one
 /// clock for both domains: comma aligner 2, 8b/10b decoder 1, elastic buffer
-/// 22, frame sync 1, RS decoder, CRC check 1.
-pub const RX_LATENCY: u64 = 2 + 1 + 22 + 1 + DECODER_LATENCY as u64 + 1;
+/// 22, frame sync 2, RS decoder, CRC check 1.
+pub const RX_LATENCY: u64 = 2 + 1 + 22 + SYNC_LATENCY + DECODER_LATENCY as u64 + 1;
 /// Word clocks from the controller's `data_out` to `serdes_tx_out`: CRC
 /// insert 1, RS encoder 1, frame TX 1, 8b/10b encoder 1.
 pub const TX_LATENCY: u64 = 4;

@@ -90,7 +90,9 @@ pub enum FiberError {
     #[error("line rate must be > 0 bit/s (got {0})")]
     LineRate(f64),
     /// A planned burst starts at a bit that has already been received.
-    #[error("a burst planned at TX bit {at} is too late: bits up to {received} have been received")]
+    #[error(
+        "a burst planned at TX bit {at} is too late: bits up to {received} have been received"
+    )]
     BurstInPast {
         /// The planned start.
         at: u64,
@@ -634,8 +636,9 @@ mod tests {
             .map(|i| i as u64 - d)
             .collect();
         assert_eq!(flipped, s.error_log());
-        assert!(flipped.iter().all(|&b| (at..at + 64).contains(&b)
-            || (at + 200..at + 205).contains(&b)));
+        assert!(flipped
+            .iter()
+            .all(|&b| (at..at + 64).contains(&b) || (at + 200..at + 205).contains(&b)));
         for edge in [at, at + 63, at + 200, at + 204] {
             assert!(flipped.contains(&edge), "{edge}");
         }
