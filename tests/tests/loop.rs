@@ -80,6 +80,8 @@ fn a_10km_loop_measures_its_delay_holds_the_arithmetic_and_survives_a_cut() {
     s.fiber_mut().cut(125_000);
     s.run(125_000 + 2 * ring);
     let after = s.stats();
+    assert!(!before.loop_lost, "{before:?}");
+    assert!(after.loop_lost, "{after:?}");
     assert!(after.sync_losses > before.sync_losses, "{after:?}");
     // Nothing came round during the cut: the data in flight is gone.
     let lost = after.frames - before.frames;
@@ -93,6 +95,7 @@ fn a_10km_loop_measures_its_delay_holds_the_arithmetic_and_survives_a_cut() {
     }
     // The host refills: fill, then write every slot again.
     let st2 = s.fill(1_000_000).unwrap();
+    assert!(!st2.loop_lost, "{st2:?}");
     assert_eq!(st2.slots, st.slots);
     assert!((st2.delay_clocks as i64 - st.delay_clocks as i64).abs() <= 1);
     for (slot, p) in data.iter().enumerate() {

@@ -21,7 +21,11 @@
 //!   back to `Idle` with `no_loop_out` set.
 //! * `Fill`: N empty frames (slots 0..N-1, lap 0, flags 0, zero payload) back
 //!   to back, then `Run`.
-//! * `Run`: regeneration as above. Marker frames are dropped.
+//! * `Run`: regeneration as above. Marker frames are dropped. If no frame
+//!   comes back for a whole ring period plus a frame (a fiber cut, loss of
+//!   signal or of sync), the sticky `loop_lost_out` rises: what was in
+//!   flight is gone, and the host must fill and rewrite the loop. A fill or
+//!   reset clears it.
 //!
 //! # Host operations (all in `Run`)
 //! * Write: fill the 114-word write buffer (`wr_buf_*`), then strobe
@@ -149,6 +153,9 @@ pub struct LoopController {
     pub mode_out: Signal<Out, Bits<3>>,
     /// Sticky: the last fill found no loop (timeout or too short).
     pub no_loop_out: Signal<Out, Bit>,
+    /// Sticky: while running, no frame came back for a ring period plus a
+    /// frame; the loop's contents are lost. Cleared by a fill or reset.
+    pub loop_lost_out: Signal<Out, Bit>,
     /// Measured loop delay D, clocks.
     pub delay_out: Signal<Out, Bits<32>>,
     /// Slots in the loop, N.
@@ -222,6 +229,8 @@ pub struct LoopController {
     expected_slot: DFF<Bits<16>>,
     lap: DFF<Bits<32>>,
     no_loop: DFF<Bit>,
+    loop_lost: DFF<Bit>,
+    since_frame: DFF<Bits<32>>,
     delay: DFF<Bits<32>>,
     slots: DFF<Bits<16>>,
     ring: Signal<Local, Bits<32>>,
@@ -250,6 +259,7 @@ pub struct LoopController {
     // Constants.
     k_delay: Constant<Bits<8>>,
     k_latency: Constant<Bits<32>>,
+    k_frame: Constant<Bits<32>>,
     k_marker: Constant<Bits<8>>,
     k_valid: Constant<Bits<8>>,
     k_bad: Constant<Bits<8>>,
@@ -296,6 +306,7 @@ impl Default for LoopController {
             tap_bad_out: Default::default(),
             mode_out: Default::default(),
             no_loop_out: Default::default(),
+            loop_lost_out: Default::default(),
             delay_out: Default::default(),
             slots_out: Default::default(),
             lap_out: Default::default(),
@@ -354,6 +365,8 @@ impl Default for LoopController {
             expected_slot: Default::default(),
             lap: Default::default(),
             no_loop: Default::default(),
+            loop_lost: Default::default(),
+            since_frame: Default::default(),
             delay: Default::default(),
             slots: Default::default(),
             ring: Default::default(),
@@ -379,6 +392,7 @@ impl Default for LoopController {
             tap_bad_r: Default::default(),
             k_delay: Constant::new((DELAY - 1).to_bits()),
             k_latency: Constant::new(LATENCY.to_bits()),
+            k_frame: Constant::new((FRAME_WORDS as u64).to_bits()),
             k_marker: Constant::new((flags::MARKER as u64).to_bits()),
             k_valid: Constant::new((flags::VALID as u64).to_bits()),
             k_bad: Constant::new((flags::BAD as u64).to_bits()),
@@ -428,6 +442,8 @@ impl Logic for LoopController {
             expected_slot,
             lap,
             no_loop,
+            loop_lost,
+            since_frame,
             delay,
             slots,
             wr_pending,
@@ -621,6 +637,7 @@ impl Logic for LoopController {
                         // Last fill frame ends this clock.
                         self.expected_slot.d.next = 0.into();
                         self.lap.d.next = 0.into();
+                        self.since_frame.d.next = 0.into();
                         self.mode.d.next = Mode::Run;
                     } else {
                         self.gen_active.d.next = true;
@@ -643,7 +660,12 @@ impl Logic for LoopController {
             }
             Mode::Run => {
                 self.mode_out.next = 4.into();
+                self.since_frame.d.next = self.since_frame.q.val() + 1;
+                if self.since_frame.q.val() > (self.ring.val() + self.k_frame.val()) {
+                    self.loop_lost.d.next = true;
+                }
                 if self.d_start.val() {
+                    self.since_frame.d.next = 0.into();
                     self.o_gen.d.next = false;
                     self.o_fwd.d.next = true;
                     if self.rec_good.q.val() & ((self.rec_flags.q.val() & self.k_marker.val()) != 0)
@@ -681,6 +703,7 @@ impl Logic for LoopController {
         if self.cmd_fill.val() {
             self.mode.d.next = Mode::MeasureSend;
             self.no_loop.d.next = false;
+            self.loop_lost.d.next = false;
             self.gen_active.d.next = false;
             self.o_gen.d.next = false;
             self.o_fwd.d.next = false;
@@ -797,6 +820,7 @@ impl Logic for LoopController {
             self.o_fwd.d.next = false;
             self.rx_busy.d.next = false;
             self.no_loop.d.next = false;
+            self.loop_lost.d.next = false;
             self.wr_pending.d.next = false;
             self.rd_pending.d.next = false;
             self.frames.d.next = 0.into();
@@ -823,6 +847,7 @@ impl Logic for LoopController {
         self.rd_flags_out.next = self.rd_flags.q.val();
         self.rd_lap_out.next = self.rd_lap.q.val();
         self.no_loop_out.next = self.no_loop.q.val();
+        self.loop_lost_out.next = self.loop_lost.q.val();
         self.delay_out.next = self.delay.q.val();
         self.slots_out.next = self.slots.q.val();
         self.lap_out.next = self.lap.q.val();
@@ -930,6 +955,7 @@ mod tests {
         tap_bad: Port,
         mode: Port,
         no_loop: Port,
+        loop_lost: Port,
         delay: Port,
         slots: Port,
         lap: Port,
@@ -1008,6 +1034,7 @@ mod tests {
                 tap_bad: m.p("tap_bad_out"),
                 mode: m.p("mode_out"),
                 no_loop: m.p("no_loop_out"),
+                loop_lost: m.p("loop_lost_out"),
                 delay: m.p("delay_out"),
                 slots: m.p("slots_out"),
                 lap: m.p("lap_out"),
@@ -1258,6 +1285,43 @@ mod tests {
             // Laps count once per ring.
             assert!(b.get(b.p.lap) >= 2);
         }
+    }
+
+    #[test]
+    fn a_cut_while_running_raises_loop_lost_until_the_next_fill() {
+        let ext = 400;
+        let ring = ext + LATENCY as usize;
+        let mut b = Bench::new(ext, 21);
+        b.fill();
+        assert_eq!(b.get(b.p.mode), 4);
+        b.run(5 * ring);
+        assert_eq!(b.get(b.p.loop_lost), 0, "a healthy loop is not lost");
+        // A cut of half a ring period leaves a hole in the loop, but frames
+        // still come back every lap: not lost.
+        let cut = |b: &mut Bench, n: usize| {
+            for _ in 0..n {
+                b.line.pop_front();
+                b.line.push_front((0, false, false));
+                b.cycle();
+            }
+        };
+        cut(&mut b, ring / 2);
+        b.run(3 * ring);
+        assert_eq!(
+            b.get(b.p.loop_lost),
+            0,
+            "a gap shorter than a lap is no loss"
+        );
+        // Everything gone: lost, sticky, mode unchanged.
+        b.line = (0..ext).map(|_| (0, false, false)).collect();
+        cut(&mut b, 2 * ring);
+        assert_eq!(b.get(b.p.loop_lost), 1);
+        assert_eq!(b.get(b.p.mode), 4);
+        b.run(ring);
+        assert_eq!(b.get(b.p.loop_lost), 1);
+        b.fill();
+        assert_eq!(b.get(b.p.mode), 4);
+        assert_eq!(b.get(b.p.loop_lost), 0);
     }
 
     #[test]

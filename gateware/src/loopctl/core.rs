@@ -104,6 +104,8 @@ pub struct LoopCore {
     /// See [`LoopController`].
     pub no_loop_out: Signal<Out, Bit>,
     /// See [`LoopController`].
+    pub loop_lost_out: Signal<Out, Bit>,
+    /// See [`LoopController`].
     pub delay_out: Signal<Out, Bits<32>>,
     /// See [`LoopController`].
     pub slots_out: Signal<Out, Bits<16>>,
@@ -248,6 +250,7 @@ impl Logic for LoopCore {
         self.tap_bad_out.next = self.ctrl.tap_bad_out.val();
         self.mode_out.next = self.ctrl.mode_out.val();
         self.no_loop_out.next = self.ctrl.no_loop_out.val();
+        self.loop_lost_out.next = self.ctrl.loop_lost_out.val();
         self.delay_out.next = self.ctrl.delay_out.val();
         self.slots_out.next = self.ctrl.slots_out.val();
         self.lap_out.next = self.ctrl.lap_out.val();

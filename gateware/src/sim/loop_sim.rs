@@ -59,6 +59,9 @@ pub struct LoopStats {
     pub mode: u64,
     /// The last fill found no loop.
     pub no_loop: bool,
+    /// While running, nothing came back for a lap: the contents are lost
+    /// (sticky until the next fill).
+    pub loop_lost: bool,
     /// Measured loop delay, word clocks (controller out to controller in).
     pub delay_clocks: u64,
     /// Slots in the loop.
@@ -126,6 +129,7 @@ struct Ports {
     cap_start: Port,
     mode: Port,
     no_loop: Port,
+    loop_lost: Port,
     delay: Port,
     slots: Port,
     lap: Port,
@@ -194,6 +198,7 @@ impl LoopSim {
             cap_start: g("cap_start_out")?,
             mode: g("mode_out")?,
             no_loop: g("no_loop_out")?,
+            loop_lost: g("loop_lost_out")?,
             delay: g("delay_out")?,
             slots: g("slots_out")?,
             lap: g("lap_out")?,
@@ -332,6 +337,7 @@ impl LoopSim {
         LoopStats {
             mode: g(self.p.mode),
             no_loop: g(self.p.no_loop) == 1,
+            loop_lost: g(self.p.loop_lost) == 1,
             delay_clocks: g(self.p.delay),
             slots: g(self.p.slots),
             laps: g(self.p.lap),
