@@ -267,6 +267,9 @@ def build(name, x, y, hidden, in_max, outdir, ship, title, source, command):
     np.save(os.path.join(d, "expected.npy"), out[:ship])
     np.save(os.path.join(d, "labels.npy"), y_test[:ship].astype(np.uint8))
 
+    note = (" (it stopped at max_iter, with scikit-learn's ConvergenceWarning: the"
+            " loss was still changing by more than its tolerance)"
+            if clf.n_iter_ >= clf.max_iter else " (converged)")
     versions = "numpy {}, scikit-learn {}".format(
         np.__version__, __import__("sklearn").__version__)
     zps = ", ".join(f"layer {i}: in {l['zp_in']}, out {l['zp_out']}"
@@ -286,7 +289,7 @@ Data: {source}. Shuffled with `numpy.random.default_rng({SEED})`; the first
 1,000 of the shuffled set are held out for test, the other {len(x_train)}
 train. Training: scikit-learn `MLPClassifier(hidden_layer_sizes=({hidden},),
 activation="relu", max_iter=400, random_state={SEED})` on pixels / {in_max}.
-Versions: {versions}.
+Training ran {clf.n_iter_} epochs{note}. Versions: {versions}.
 
 Quantisation after training: weights int8 symmetric per output channel
 ([-127, 127]), bias int32 at input scale x weight scale, activations int8
