@@ -8,10 +8,10 @@
 //!
 //! | tensor | dtype | shape | meaning |
 //! |---|---|---|---|
-//! | `layers.{i}.weight` | I8 | [out, in] | weights, symmetric (zero point 0), row = output channel |
-//! | `layers.{i}.bias` | I32 | [out] | bias at scale input scale x weight scale (zero point *not* folded in) |
-//! | `layers.{i}.multiplier` | I32 | [out] | requantisation multiplier M0, Q31, not negative |
-//! | `layers.{i}.shift` | I8 | [out] | requantisation right shift, 0..=31 |
+//! | `layers.{i}.weight` | I8 | `[out, in]` | weights, symmetric (zero point 0), row = output channel |
+//! | `layers.{i}.bias` | I32 | `[out]` | bias at scale input scale x weight scale (zero point *not* folded in) |
+//! | `layers.{i}.multiplier` | I32 | `[out]` | requantisation multiplier M0, Q31, not negative |
+//! | `layers.{i}.shift` | I8 | `[out]` | requantisation right shift, 0..=31 |
 //!
 //! and metadata (`__metadata__`, all values strings):
 //!
@@ -71,7 +71,7 @@ impl Layer {
     pub fn outputs(&self) -> usize {
         self.outputs
     }
-    /// Weights, row-major [outputs][inputs].
+    /// Weights, row-major `[outputs][inputs]`.
     pub fn weights(&self) -> &[i8] {
         &self.weights
     }
@@ -499,7 +499,7 @@ impl Network {
         Ok(a)
     }
 
-    /// Outputs [N, output_width] for inputs [N, input_width].
+    /// Outputs `[N, output_width]` for inputs `[N, input_width]`.
     pub fn infer(&self, inputs: &Int8Matrix) -> Result<Int8Matrix, ModelError> {
         if inputs.cols() != self.input_width() {
             return Err(ModelError::InputWidth {
@@ -525,7 +525,7 @@ impl Network {
             .collect()
     }
 
-    /// Read int8 inputs [N, input_width] from an npy file, checking the
+    /// Read int8 inputs `[N, input_width]` from an npy file, checking the
     /// width against the model.
     pub fn read_inputs(&self, path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError> {
         let path = path.as_ref();

@@ -48,7 +48,7 @@ impl Plan {
     }
 
     /// The slot payloads, slots `0..total_slots`, from each layer's weights
-    /// (row-major [outputs][inputs], as [`super::Layer::weights`]). Padding,
+    /// (row-major `[outputs][inputs]`, as [`super::Layer::weights`]). Padding,
     /// slot tails and gap slots are zero.
     ///
     /// # Panics
