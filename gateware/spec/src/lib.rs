@@ -8,5 +8,6 @@
 #![warn(missing_docs)]
 
 pub mod frame;
+pub mod layout;
 pub mod line;
 pub mod quant;

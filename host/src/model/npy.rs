@@ -1,0 +1,257 @@
+//! int8 matrices and their npy files.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use npyz::WriterBuilder;
+
+use super::ModelError;
+
+/// A row-major int8 matrix: `rows` vectors of `cols` values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Int8Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<i8>,
+}
+
+impl Int8Matrix {
+    /// A matrix from row-major data; `data.len()` must be `rows * cols`.
+    pub fn new(rows: usize, cols: usize, data: Vec<i8>) -> Result<Self, ModelError> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(ModelError::MatrixSize {
+                rows,
+                cols,
+                len: data.len(),
+            });
+        }
+        Ok(Int8Matrix { rows, cols, data })
+    }
+    /// Number of vectors.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Values per vector.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// Row-major values.
+    pub fn data(&self) -> &[i8] {
+        &self.data
+    }
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> &[i8] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+    /// Per row, the index of the largest value, the first one on a tie (a
+    /// classifier's prediction; numpy's `argmax` agrees).
+    pub fn argmax(&self) -> Vec<usize> {
+        (0..self.rows)
+            .map(|r| {
+                let row = self.row(r);
+                let mut best = 0;
+                for (i, &v) in row.iter().enumerate() {
+                    if v > row[best] {
+                        best = i;
+                    }
+                }
+                best
+            })
+            .collect()
+    }
+}
+
+/// Read a 2-D int8 npy array (dtype `|i1`, C or Fortran order).
+pub fn read_int8_matrix(path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError> {
+    let path = path.as_ref();
+    let pb = || path.to_path_buf();
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+        path: pb(),
+        action: "read",
+        source,
+    })?;
+    let npy = npyz::NpyFile::new(&bytes[..])
+        .map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
+    let dtype = npy.dtype();
+    let ok = matches!(&dtype, npyz::DType::Plain(t) if t.to_string() == "|i1");
+    if !ok {
+        return Err(ModelError::NpyDtype {
+            path: pb(),
+            expected: "int8 (|i1)",
+            found: dtype.descr(),
+        });
+    }
+    let shape = npy.shape().to_vec();
+    if shape.len() != 2 {
+        return Err(ModelError::NpyShape {
+            path: pb(),
+            expected: "rank 2 [vectors, values]".into(),
+            found: shape,
+        });
+    }
+    let too_big = || ModelError::NpyShape {
+        path: pb(),
+        expected: "a size that fits in memory".into(),
+        found: shape.clone(),
+    };
+    let rows = usize::try_from(shape[0]).map_err(|_| too_big())?;
+    let cols = usize::try_from(shape[1]).map_err(|_| too_big())?;
+    let order = npy.order();
+    let flat: Vec<i8> = npy
+        .into_vec()
+        .map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
+    let data = match order {
+        npyz::Order::C => flat,
+        npyz::Order::Fortran => {
+            let mut d = vec![0i8; flat.len()];
+            for c in 0..cols {
+                for r in 0..rows {
+                    d[r * cols + c] = flat[c * rows + r];
+                }
+            }
+            d
+        }
+    };
+    Int8Matrix::new(rows, cols, data)
+}
+
+/// Write a matrix as a 2-D int8 npy array (C order).
+pub fn write_int8_matrix(path: impl AsRef<Path>, m: &Int8Matrix) -> Result<(), ModelError> {
+    let path = path.as_ref();
+    let err = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        action: "write",
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(err)?;
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[m.rows as u64, m.cols as u64])
+        .writer(BufWriter::new(file))
+        .begin_nd()
+        .map_err(err)?;
+    w.extend(m.data.iter().copied()).map_err(err)?;
+    w.finish().map_err(err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend((header.len() as u16).to_le_bytes());
+        v.extend(header.as_bytes());
+        v.extend(data);
+        v
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn round_trip_and_hand_made_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Int8Matrix::new(2, 3, vec![-128, 0, 127, 1, -1, 5]).unwrap();
+        let p = dir.path().join("m.npy");
+        write_int8_matrix(&p, &m).unwrap();
+        assert_eq!(read_int8_matrix(&p).unwrap(), m);
+        let raw = [0x80u8, 0, 0x7f, 1, 0xff, 5];
+        let p = write(&dir, "h.npy", &npy_bytes("|i1", "(2, 3)", &raw));
+        assert_eq!(read_int8_matrix(&p).unwrap(), m);
+    }
+
+    #[test]
+    fn fortran_order_is_transposed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = npy_bytes("|i1", "(2, 3)", &[1, 4, 2, 5, 3, 6]);
+        let at = b.windows(5).position(|w| w == b"False").unwrap();
+        b[at..at + 5].copy_from_slice(b"True ");
+        let p = write(&dir, "f.npy", &b);
+        let m = read_int8_matrix(&p).unwrap();
+        assert_eq!(m.data(), &[1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn errors_name_file_and_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_int8_matrix(dir.path().join("none.npy")).unwrap_err();
+        assert!(matches!(e, ModelError::Io { .. }), "{e}");
+        assert!(e.to_string().contains("none.npy"), "{e}");
+
+        let p = write(&dir, "u8.npy", &npy_bytes("|u1", "(1, 2)", &[1, 2]));
+        let e = read_int8_matrix(&p).unwrap_err();
+        assert!(matches!(e, ModelError::NpyDtype { .. }), "{e}");
+        assert!(
+            e.to_string().contains("u8.npy") && e.to_string().contains("|u1"),
+            "{e}"
+        );
+
+        let p = write(&dir, "f32.npy", &npy_bytes("<f4", "(1, 1)", &[0; 4]));
+        assert!(matches!(
+            read_int8_matrix(&p).unwrap_err(),
+            ModelError::NpyDtype { .. }
+        ));
+
+        let p = write(&dir, "r1.npy", &npy_bytes("|i1", "(3,)", &[1, 2, 3]));
+        let e = read_int8_matrix(&p).unwrap_err();
+        assert!(matches!(e, ModelError::NpyShape { .. }), "{e}");
+        assert!(e.to_string().contains("r1.npy") && e.to_string().contains("rank 2"));
+
+        let p = write(&dir, "r3.npy", &npy_bytes("|i1", "(1, 1, 1)", &[1]));
+        assert!(matches!(
+            read_int8_matrix(&p).unwrap_err(),
+            ModelError::NpyShape { .. }
+        ));
+
+        let p = write(
+            &dir,
+            "short.npy",
+            &npy_bytes("|i1", "(2, 3)", &[1, 2, 3, 4]),
+        );
+        let e = read_int8_matrix(&p).unwrap_err();
+        assert!(matches!(e, ModelError::NpyFormat { .. }), "{e}");
+        assert!(e.to_string().contains("short.npy"), "{e}");
+
+        let p = write(&dir, "junk.npy", b"this is not npy");
+        let e = read_int8_matrix(&p).unwrap_err();
+        assert!(matches!(e, ModelError::NpyFormat { .. }), "{e}");
+
+        let e = write_int8_matrix(
+            dir.path().join("no/such/dir/o.npy"),
+            &Int8Matrix::new(0, 0, vec![]).unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ModelError::Io {
+                    action: "write",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn matrix_checks_size_and_argmax_takes_first() {
+        assert!(matches!(
+            Int8Matrix::new(2, 2, vec![0; 3]),
+            Err(ModelError::MatrixSize { .. })
+        ));
+        let m = Int8Matrix::new(3, 3, vec![1, 5, 5, -3, -2, -2, 7, 0, 0]).unwrap();
+        assert_eq!(m.argmax(), vec![1, 1, 0]);
+    }
+}
