@@ -28,6 +28,7 @@
 pub mod fec;
 pub mod fixtures;
 pub mod framing;
+pub mod infer;
 pub mod line;
 pub mod loopctl;
 pub mod model;
