@@ -9,4 +9,6 @@
 
 pub mod frame;
 pub mod line;
+pub mod proto;
 pub mod quant;
+pub mod regs;
