@@ -132,7 +132,7 @@ impl<D: BulkDevice> Transport for UsbTransport<D> {
 }
 
 /// A real device through rusb.
-pub struct RusbDevice(rusb::DeviceHandle<rusb::GlobalContext>);
+pub struct RusbDevice(rusb::DeviceHandle<rusb::Context>);
 
 fn usb_io(e: rusb::Error) -> io::Error {
     io::Error::other(format!("USB: {e}"))
@@ -160,6 +160,7 @@ pub fn hint(e: &rusb::Error) -> &'static str {
         rusb::Error::Access => " (access denied: install a udev rule for 0403:6010 / 0403:601f, e.g. SUBSYSTEM==\"usb\", ATTRS{idVendor}==\"0403\", MODE=\"0660\", GROUP=\"plugdev\", and be in that group)",
         rusb::Error::Busy => " (busy: another program holds the interface, or the ftdi_sio driver could not be detached)",
         rusb::Error::NoDevice | rusb::Error::NotFound => " (the device went away: check the cable)",
+        rusb::Error::Other | rusb::Error::Io => " (libusb cannot reach the USB bus here: is /dev/bus/usb there, e.g. inside a container?)",
         _ => "",
     }
 }
@@ -179,8 +180,9 @@ pub struct Found {
 
 /// FTDI FT2232H and FT601 devices on the bus.
 pub fn list() -> Result<Vec<Found>, rusb::Error> {
+    use rusb::UsbContext;
     let mut out = vec![];
-    for d in rusb::devices()?.iter() {
+    for d in rusb::Context::new()?.devices()?.iter() {
         let Ok(desc) = d.device_descriptor() else {
             continue;
         };
@@ -206,11 +208,10 @@ pub fn list() -> Result<Vec<Found>, rusb::Error> {
 /// Opens the FTDI bridge with serial number `serial` (or the only one).
 pub fn open(serial: Option<&str>) -> Result<UsbTransport<RusbDevice>, OpenError> {
     let err = |what: &str, e: rusb::Error| OpenError::Usb(format!("USB: {what}: {e}{}", hint(&e)));
+    use rusb::UsbContext;
     let mut found = vec![];
-    for d in rusb::devices()
-        .map_err(|e| err("listing devices", e))?
-        .iter()
-    {
+    let ctx = rusb::Context::new().map_err(|e| err("starting libusb", e))?;
+    for d in ctx.devices().map_err(|e| err("listing devices", e))?.iter() {
         let Ok(desc) = d.device_descriptor() else {
             continue;
         };
