@@ -388,7 +388,7 @@ impl<T: Transport> Client<T> {
 
     /// Writes bytes (a multiple of 4) from word `addr`, little-endian words.
     pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), ClientError> {
-        if bytes.len() % 4 != 0 {
+        if bytes.len() & 3 != 0 {
             return Err(ClientError::Usage(format!(
                 "{} bytes is not a whole number of 32-bit words",
                 bytes.len()
@@ -399,7 +399,7 @@ impl<T: Transport> Client<T> {
 
     /// Reads `n` bytes (a multiple of 4) from word `addr`.
     pub fn read_bytes(&mut self, addr: u32, n: usize) -> Result<Vec<u8>, ClientError> {
-        if n % 4 != 0 {
+        if n & 3 != 0 {
             return Err(ClientError::Usage(format!(
                 "{n} bytes is not a whole number of 32-bit words"
             )));

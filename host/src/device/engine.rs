@@ -446,7 +446,7 @@ impl<B: Backend> Engine<B> {
             FILL_TIMEOUT => self.fill_timeout,
             _ if in_range(COUNTERS, 2 * COUNTER_COUNT) => {
                 let i = ((a - COUNTERS) / 2) as usize;
-                if (a - COUNTERS) % 2 == 0 {
+                if (a - COUNTERS) & 1 == 0 {
                     let c = self.backend.counters()[i];
                     self.hi_latch[i] = (c >> 32) as u32;
                     c as u32

@@ -131,8 +131,10 @@ pub fn serve<B: Backend, S: ServeStream + ?Sized>(
         };
         let line = |k: usize| Duration::from_secs_f64(k as f64 / bytes_per_s);
         if cfg.pace {
-            // The bytes arrive no faster than the line carries them.
-            rx_free = rx_free.max(Instant::now() - line(n)) + line(n);
+            // The bytes arrive no faster than the line carries them: they
+            // start on the line when they reach us, or when the line is
+            // free of the bytes before them, whichever is later.
+            rx_free = rx_free.max(Instant::now()) + line(n);
             sleep_until(rx_free);
         }
         out.clear();
