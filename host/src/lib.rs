@@ -5,5 +5,5 @@
 //! simulator is the default device: the real gateware compiled by Verilator
 //! (see `fiberloop_gateware::verilator`) plus a model of the fiber spool.
 
-pub mod model;
+pub mod device;
 pub mod selftest;

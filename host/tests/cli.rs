@@ -83,3 +83,69 @@ fn capture_refuses_a_negative_fiber() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("fiber length"));
     assert!(!out.exists());
 }
+
+#[test]
+fn bad_device_from_the_environment_is_a_usage_error() {
+    let out = fiberloop()
+        .args(["stats"])
+        .env("FIBERLOOP_DEVICE", "tcp:nohost")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("FIBERLOOP_DEVICE"), "{stderr}");
+    assert!(stderr.contains("tcp:HOST:PORT"), "{stderr}");
+}
+
+#[test]
+fn unreachable_tcp_device_is_unavailable_with_a_hint() {
+    let out = fiberloop()
+        .args(["--device", "tcp:127.0.0.1:1", "stats"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("sim serve --tcp"), "{stderr}");
+}
+
+#[test]
+fn stats_over_a_served_pty_prints_json() {
+    use std::io::{BufRead, BufReader};
+    let mut server = fiberloop()
+        .args(["sim", "serve", "--pty", "--backend", "ram"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut path = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut path)
+        .unwrap();
+    let out = fiberloop()
+        .args(["stats", "--fill", "--json"])
+        .env("FIBERLOOP_DEVICE", format!("serial:{}", path.trim()))
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["mode"], "running");
+    assert_eq!(v["loop"]["frames_in_flight"], 256);
+    assert_eq!(v["link"]["header_crc_drops"], 0);
+}
+
+#[test]
+fn devices_lists_or_says_none() {
+    let out = fiberloop().args(["devices"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("serial:") || stdout.contains("usb") || stdout.contains("no serial ports"),
+        "{stdout}"
+    );
+}

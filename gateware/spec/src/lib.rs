@@ -10,4 +10,6 @@
 pub mod frame;
 pub mod layout;
 pub mod line;
+pub mod proto;
 pub mod quant;
+pub mod regs;

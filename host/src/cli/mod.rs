@@ -1,12 +1,15 @@
 //! The `fiberloop` command line: one file per subcommand.
 
 pub mod capture;
+pub mod devices;
 pub mod selftest;
+pub mod sim;
+pub mod stats;
 
 use clap::{Parser, Subcommand};
 
 /// Exit codes, distinct per kind of failure.
-#[allow(dead_code)] // codes reserved for the subcommands that follow (load, infer)
+#[allow(dead_code)] // BAD_INPUT is for the subcommands that follow (load, infer)
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
@@ -20,6 +23,9 @@ pub mod exit {
     pub const IO: u8 = 5;
     /// Results differ from the reference.
     pub const MISMATCH: u8 = 6;
+    /// The device refused a request (status other than OK) or is not a
+    /// fiberloop board.
+    pub const REFUSED: u8 = 7;
 }
 
 /// fiberloop: a fiber-optic delay-line memory for neural-network weights.
@@ -32,6 +38,10 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The board: sim, sim:fiber_km=10,ber=1e-5,burst_len=..,burst_rate=..,seed=..,
+    /// serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL].
+    #[arg(long, global = true, env = "FIBERLOOP_DEVICE", default_value = "sim")]
+    pub device: String,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +56,13 @@ pub enum Command {
     /// Capture frames as they travel on the fiber (255-byte RS codewords,
     /// concatenated) from the simulated loop.
     Capture(capture::Args),
+    /// List serial ports and FTDI USB bridges that could be a board.
+    Devices(devices::Args),
+    /// Loop and host-link counters of the board.
+    Stats(stats::Args),
+    /// The simulated board.
+    #[command(subcommand)]
+    Sim(sim::Command),
 }
 
 /// A failure with the exit code it maps to.
@@ -72,5 +89,43 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Selftest(args) => selftest::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Devices(args) => devices::run(args),
+        Command::Stats(args) => stats::run(&cli.device, args),
+        Command::Sim(cmd) => sim::run(cmd),
     }
+}
+
+/// Opens the board named by `--device`, with the default client settings.
+pub fn open_device(
+    device: &str,
+) -> Result<fiberloop::device::client::Client<Box<dyn fiberloop::device::Transport>>, Failure> {
+    use fiberloop::device::{client, open, DeviceSpec, OpenError};
+    let spec: DeviceSpec = device.parse().map_err(|e| {
+        Failure::new(
+            exit::USAGE,
+            anyhow::anyhow!("--device / FIBERLOOP_DEVICE: {e}"),
+        )
+    })?;
+    log::info!("opening {spec}");
+    let t = open(&spec).map_err(|e| {
+        let code = match &e {
+            OpenError::Sim(fiberloop_gateware::sim::loop_sim::LoopSimError::Fiber(_)) => {
+                exit::USAGE
+            }
+            _ => exit::DEVICE_UNAVAILABLE,
+        };
+        Failure::new(code, e)
+    })?;
+    Ok(client::Client::new(t, client::ClientConfig::default()))
+}
+
+/// The exit code of a failed operation.
+pub fn client_error(e: fiberloop::device::client::ClientError) -> Failure {
+    use fiberloop::device::client::ClientError;
+    let code = match &e {
+        ClientError::Io { .. } | ClientError::NoReply { .. } => exit::IO,
+        ClientError::Status { .. } | ClientError::Identity { .. } => exit::REFUSED,
+        ClientError::Usage(_) => exit::USAGE,
+    };
+    Failure::new(code, e)
 }

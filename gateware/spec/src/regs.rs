@@ -1,0 +1,414 @@
+//! The register map: every word the host can read or write with the
+//! protocol of [`crate::proto`].
+//!
+//! Addresses are **word** addresses of 32-bit registers. A window of payload
+//! bytes holds byte `4w + k` of the payload in bits `8k+7 .. 8k` of word `w`
+//! (little-endian), so the payload bytes of a burst travel on the wire in
+//! their own order.
+//!
+//! | word address | words | access | name | contents |
+//! |---|---|---|---|---|
+//! | `0x0000` | 1 | RO | [`ID`] | [`ID_VALUE`] = `0x4C424946`, the bytes "FIBL" on the wire |
+//! | `0x0001` | 1 | RO | [`VERSION`] | register map version (bits 31:16, [`MAP_VERSION`]) and protocol version (15:0, [`crate::proto::PROTOCOL_VERSION`]) |
+//! | `0x0002` | 1 | RO | [`MAX_BURST`] | [`crate::proto::MAX_BURST_WORDS`] |
+//! | `0x0003` | 1 | RO | [`SLOT_WORDS_REG`] | [`SLOT_WORDS`], payload words per slot |
+//! | `0x0008` | 8 | RW | [`SCRATCH`] | scratch words, no effect |
+//! | `0x0010` | 1 | RW | [`LOOP_CTRL`] | write a [`ctrl`] command; reads the last command written |
+//! | `0x0011` | 1 | RO | [`LOOP_STATUS`] | [`status_bits`]: mode, no loop, slot operation pending |
+//! | `0x0012` | 1 | RW | [`FILL_TIMEOUT`] | word clocks a fill waits for its marker (default [`FILL_TIMEOUT_DEFAULT`]) |
+//! | `0x0020` | 24 | RO | [`COUNTERS`] | 12 loop counters of 64 bits ([`counter`]): low word at `0x20 + 2i`, high word at `0x21 + 2i`; reading a low word latches its high word |
+//! | `0x0040` | 8 | RO | [`LINK`] | host link counters of 32 bits ([`link`]) |
+//! | `0x0100` | 57 | RW | [`SLOT_WR_BUF`] | slot write buffer: the 228 payload bytes of the next slot write |
+//! | `0x0139` | 1 | RW | [`SLOT_WR_SLOT`] | slot number the next commit writes |
+//! | `0x013A` | 1 | RW | [`SLOT_WR_COMMIT`] | write any value: send the buffer into slot [`SLOT_WR_SLOT`] as it next passes; reads 1 while the write is pending |
+//! | `0x0140` | 57 | RO | [`SLOT_RD_BUF`] | payload of the last slot read |
+//! | `0x0179` | 1 | RW | [`SLOT_RD_SLOT`] | slot number the next read request captures |
+//! | `0x017A` | 1 | RW | [`SLOT_RD_REQUEST`] | write any value: capture slot [`SLOT_RD_SLOT`] as it next passes; reads 1 while pending |
+//! | `0x017B` | 1 | RO | [`SLOT_RD_FLAGS`] | frame flags of the slot read (`crate::frame::flags`) |
+//! | `0x017C` | 1 | RO | [`SLOT_RD_LAP`] | lap counter of the slot read |
+//! | `0x0200` | 1 | RW | [`INFER_CTRL`] | **reserved**: inference start |
+//! | `0x0201` | 1 | RO | [`INFER_STATUS`] | **reserved**: inference done |
+//! | `0x1000` | 4096 | RW | [`PARAM_MEM`] | **reserved**: layer parameter memory (biases, multipliers, shifts) |
+//! | `0x2000` | 2048 | RW | [`ACT_IN`] | **reserved**: activation input buffer |
+//! | `0x2800` | 2048 | RO | [`ACT_OUT`] | **reserved**: activation output buffer |
+//!
+//! Every other address is unmapped: a burst touching it is answered
+//! `BAD_ADDRESS`, as is a write touching an RO word or a read touching a
+//! write-only one (there are none yet). The reserved ranges belong to the
+//! MAC array, built elsewhere; their layout inside the range is not fixed
+//! yet. Until it is, the host's board model holds them as plain memory.
+//!
+//! A whole slot write is one burst of 59 words at [`SLOT_WR_BUF`] (buffer,
+//! slot number, commit); a slot read is a burst of 2 words at
+//! [`SLOT_RD_SLOT`] (slot, request) then, once [`SLOT_RD_REQUEST`] reads 0,
+//! a burst of 61 words at [`SLOT_RD_BUF`] (payload, slot, request, flags,
+//! lap). While a slot write is pending, writes to the write buffer, slot or
+//! commit are answered `BUSY`; while a read is pending, reads of the read
+//! buffer, flags or lap are.
+
+use crate::frame::PAYLOAD_BYTES;
+
+/// Register map version, reported in [`VERSION`] bits 31:16.
+pub const MAP_VERSION: u16 = 1;
+
+/// Identification register.
+pub const ID: u32 = 0x0000;
+/// Value of [`ID`]: "FIBL" as the four bytes on the wire.
+pub const ID_VALUE: u32 = u32::from_le_bytes(*b"FIBL");
+/// Version register.
+pub const VERSION: u32 = 0x0001;
+/// Value of [`VERSION`].
+pub const VERSION_VALUE: u32 = ((MAP_VERSION as u32) << 16) | crate::proto::PROTOCOL_VERSION as u32;
+/// Largest burst, words.
+pub const MAX_BURST: u32 = 0x0002;
+/// Payload words per slot (register).
+pub const SLOT_WORDS_REG: u32 = 0x0003;
+/// Start of the identification block (what PING returns).
+pub const IDENT: u32 = ID;
+
+/// Scratch words.
+pub const SCRATCH: u32 = 0x0008;
+/// Number of scratch words.
+pub const SCRATCH_WORDS: u32 = 8;
+
+/// Loop control.
+pub const LOOP_CTRL: u32 = 0x0010;
+/// Loop status.
+pub const LOOP_STATUS: u32 = 0x0011;
+/// Fill timeout, word clocks.
+pub const FILL_TIMEOUT: u32 = 0x0012;
+/// Default of [`FILL_TIMEOUT`].
+pub const FILL_TIMEOUT_DEFAULT: u32 = 10_000_000;
+
+/// Commands written to [`LOOP_CTRL`].
+pub mod ctrl {
+    /// Stop: frames are no longer regenerated.
+    pub const IDLE: u32 = 0;
+    /// Measure the loop delay only.
+    pub const MEASURE: u32 = 1;
+    /// Measure the delay, send one empty frame per slot, then run.
+    pub const FILL: u32 = 2;
+    /// Run (regenerate frames lap after lap).
+    pub const RUN: u32 = 3;
+}
+
+/// Fields of [`LOOP_STATUS`].
+pub mod status_bits {
+    /// Bits 2:0: the mode ([`MODE_IDLE`] ..= [`MODE_RUNNING`]).
+    pub const MODE_MASK: u32 = 0x7;
+    /// Idle.
+    pub const MODE_IDLE: u32 = 0;
+    /// Measuring the delay.
+    pub const MODE_MEASURING: u32 = 1;
+    /// Sending the empty frames of a fill.
+    pub const MODE_FILLING: u32 = 2;
+    /// Running: frames circulate.
+    pub const MODE_RUNNING: u32 = 3;
+    /// The last fill found no loop (no marker came back in time).
+    pub const NO_LOOP: u32 = 1 << 4;
+    /// A slot write is pending.
+    pub const WR_PENDING: u32 = 1 << 5;
+    /// A slot read is pending.
+    pub const RD_PENDING: u32 = 1 << 6;
+    /// The slot read buffer holds a completed read.
+    pub const RD_VALID: u32 = 1 << 7;
+}
+
+/// Loop counters, 64 bits each.
+pub const COUNTERS: u32 = 0x0020;
+/// Number of loop counters.
+pub const COUNTER_COUNT: u32 = 12;
+
+/// Indices of the loop counters: counter `i` is at [`counter_addr`]`(i)`.
+pub mod counter {
+    /// Laps since the fill.
+    pub const LAPS: u32 = 0;
+    /// Frames regenerated.
+    pub const FRAMES: u32 = 1;
+    /// Bytes corrected by the RS decoder.
+    pub const CORRECTED_BYTES: u32 = 2;
+    /// Frames the decoder could not correct.
+    pub const UNCORRECTABLE: u32 = 3;
+    /// Frames whose CRC failed after decoding.
+    pub const CRC_FAILURES: u32 = 4;
+    /// 8b/10b code violations and disparity errors, symbols.
+    pub const CODE_VIOLATIONS: u32 = 5;
+    /// Losses of word alignment or signal.
+    pub const SYNC_LOSSES: u32 = 6;
+    /// Frame starts repaired (a corrupted start-of-frame symbol recovered).
+    pub const SOF_REPAIRS: u32 = 7;
+    /// Measured loop delay, word clocks (a value, not a count).
+    pub const DELAY_CLOCKS: u32 = 8;
+    /// Frames in flight: slots in the loop (a value, not a count).
+    pub const IN_FLIGHT: u32 = 9;
+    /// Word clocks since reset.
+    pub const CLOCKS: u32 = 10;
+    /// Payload words seen on the weight tap.
+    pub const TAP_WORDS: u32 = 11;
+    /// Names, by index, for tools (snake case).
+    pub const NAMES: [&str; super::COUNTER_COUNT as usize] = [
+        "laps",
+        "frames",
+        "corrected_bytes",
+        "uncorrectable_frames",
+        "crc_failures",
+        "code_violations",
+        "sync_losses",
+        "sof_repairs",
+        "delay_clocks",
+        "frames_in_flight",
+        "clocks",
+        "tap_words",
+    ];
+}
+
+/// Word address of the low word of loop counter `i`.
+pub const fn counter_addr(i: u32) -> u32 {
+    COUNTERS + 2 * i
+}
+
+/// Host link counters, 32 bits each.
+pub const LINK: u32 = 0x0040;
+/// Words of the link counter block.
+pub const LINK_WORDS: u32 = 8;
+
+/// Indices of the host link counters (word `LINK + i`).
+pub mod link {
+    /// Requests executed.
+    pub const EXECUTED: u32 = 0;
+    /// Frames dropped: header check failed.
+    pub const HEADER_CRC: u32 = 1;
+    /// Frames dropped: payload check failed.
+    pub const PAYLOAD_CRC: u32 = 2;
+    /// Partial frames dropped by the inter-byte timeout.
+    pub const TIMEOUTS: u32 = 3;
+    /// Retried WRITEs answered from the remembered reply.
+    pub const REPLAYS: u32 = 4;
+    /// Bytes skipped while hunting for a sync.
+    pub const HUNTED_BYTES: u32 = 5;
+    /// Replies with a status other than OK.
+    pub const ERROR_REPLIES: u32 = 6;
+    /// Names, by index, for tools (snake case).
+    pub const NAMES: [&str; 7] = [
+        "requests_executed",
+        "header_crc_drops",
+        "payload_crc_drops",
+        "timeout_drops",
+        "replayed_writes",
+        "hunted_bytes",
+        "error_replies",
+    ];
+}
+
+/// Payload words per slot.
+pub const SLOT_WORDS: u32 = (PAYLOAD_BYTES / 4) as u32;
+/// Slot write buffer.
+pub const SLOT_WR_BUF: u32 = 0x0100;
+/// Slot number of the next write.
+pub const SLOT_WR_SLOT: u32 = SLOT_WR_BUF + SLOT_WORDS;
+/// Commit the slot write.
+pub const SLOT_WR_COMMIT: u32 = SLOT_WR_SLOT + 1;
+/// Slot read buffer.
+pub const SLOT_RD_BUF: u32 = 0x0140;
+/// Slot number of the next read.
+pub const SLOT_RD_SLOT: u32 = SLOT_RD_BUF + SLOT_WORDS;
+/// Request the slot read.
+pub const SLOT_RD_REQUEST: u32 = SLOT_RD_SLOT + 1;
+/// Flags of the slot read.
+pub const SLOT_RD_FLAGS: u32 = SLOT_RD_SLOT + 2;
+/// Lap of the slot read.
+pub const SLOT_RD_LAP: u32 = SLOT_RD_SLOT + 3;
+
+/// Reserved: inference start.
+pub const INFER_CTRL: u32 = 0x0200;
+/// Reserved: inference done.
+pub const INFER_STATUS: u32 = 0x0201;
+/// Reserved: layer parameter memory.
+pub const PARAM_MEM: u32 = 0x1000;
+/// Words of [`PARAM_MEM`].
+pub const PARAM_MEM_WORDS: u32 = 4096;
+/// Reserved: activation input buffer.
+pub const ACT_IN: u32 = 0x2000;
+/// Words of [`ACT_IN`].
+pub const ACT_IN_WORDS: u32 = 2048;
+/// Reserved: activation output buffer.
+pub const ACT_OUT: u32 = 0x2800;
+/// Words of [`ACT_OUT`].
+pub const ACT_OUT_WORDS: u32 = 2048;
+
+/// Who may do what with a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only.
+    Ro,
+    /// Read and write.
+    Rw,
+    /// Write only.
+    Wo,
+}
+
+impl Access {
+    /// Reads allowed.
+    pub fn readable(self) -> bool {
+        self != Access::Wo
+    }
+    /// Writes allowed.
+    pub fn writable(self) -> bool {
+        self != Access::Ro
+    }
+}
+
+/// A range of consecutive words with one access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Name, for messages.
+    pub name: &'static str,
+    /// First word.
+    pub base: u32,
+    /// Words.
+    pub words: u32,
+    /// Access.
+    pub access: Access,
+    /// Reserved for the MAC array: layout not fixed yet.
+    pub reserved: bool,
+}
+
+impl Region {
+    /// Whether `addr` is in the region.
+    pub fn contains(&self, addr: u32) -> bool {
+        addr >= self.base && addr - self.base < self.words
+    }
+}
+
+const fn r(name: &'static str, base: u32, words: u32, access: Access, reserved: bool) -> Region {
+    Region {
+        name,
+        base,
+        words,
+        access,
+        reserved,
+    }
+}
+
+/// Every mapped range, by address.
+pub const REGIONS: [Region; 17] = [
+    r("ident", ID, 4, Access::Ro, false),
+    r("scratch", SCRATCH, SCRATCH_WORDS, Access::Rw, false),
+    r("loop_ctrl", LOOP_CTRL, 1, Access::Rw, false),
+    r("loop_status", LOOP_STATUS, 1, Access::Ro, false),
+    r("fill_timeout", FILL_TIMEOUT, 1, Access::Rw, false),
+    r("counters", COUNTERS, 2 * COUNTER_COUNT, Access::Ro, false),
+    r("link", LINK, LINK_WORDS, Access::Ro, false),
+    r("slot_wr_buf", SLOT_WR_BUF, SLOT_WORDS, Access::Rw, false),
+    r("slot_wr_ctl", SLOT_WR_SLOT, 2, Access::Rw, false),
+    r("slot_rd_buf", SLOT_RD_BUF, SLOT_WORDS, Access::Ro, false),
+    r("slot_rd_ctl", SLOT_RD_SLOT, 2, Access::Rw, false),
+    r("slot_rd_info", SLOT_RD_FLAGS, 2, Access::Ro, false),
+    r("infer_ctrl", INFER_CTRL, 1, Access::Rw, true),
+    r("infer_status", INFER_STATUS, 1, Access::Ro, true),
+    r("param_mem", PARAM_MEM, PARAM_MEM_WORDS, Access::Rw, true),
+    r("act_in", ACT_IN, ACT_IN_WORDS, Access::Rw, true),
+    r("act_out", ACT_OUT, ACT_OUT_WORDS, Access::Ro, true),
+];
+
+/// The region holding `addr`, if it is mapped.
+pub fn region(addr: u32) -> Option<&'static Region> {
+    REGIONS.iter().find(|g| g.contains(addr))
+}
+
+/// Checks a burst of `len` words from `addr`: `Err(a)` gives the first
+/// word `a` that is unmapped or lacks the access (reads need readable words,
+/// writes writable ones). A burst may span adjacent regions.
+pub fn check_burst(addr: u32, len: u32, write: bool) -> Result<(), u32> {
+    let mut a = addr;
+    let end = addr as u64 + len as u64;
+    while (a as u64) < end {
+        let Some(g) = region(a) else {
+            return Err(a);
+        };
+        let ok = if write {
+            g.access.writable()
+        } else {
+            g.access.readable()
+        };
+        if !ok {
+            return Err(a);
+        }
+        let g_end = g.base as u64 + g.words as u64;
+        if g_end >= end {
+            return Ok(());
+        }
+        a = g_end as u32;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_sorted_and_disjoint() {
+        for w in REGIONS.windows(2) {
+            assert!(
+                w[0].base as u64 + w[0].words as u64 <= w[1].base as u64,
+                "{} overlaps {}",
+                w[0].name,
+                w[1].name
+            );
+        }
+    }
+
+    #[test]
+    fn slot_windows_hold_one_frame_payload() {
+        assert_eq!(SLOT_WORDS * 4, PAYLOAD_BYTES as u32);
+        assert_eq!(SLOT_WORDS, 57);
+        assert_eq!(SLOT_WR_SLOT, 0x139);
+        assert_eq!(SLOT_WR_COMMIT, 0x13A);
+        assert_eq!(SLOT_RD_LAP, 0x17C);
+        // One burst writes a whole slot; one reads it back with its info.
+        assert_eq!(check_burst(SLOT_WR_BUF, SLOT_WORDS + 2, true), Ok(()));
+        assert_eq!(check_burst(SLOT_RD_BUF, SLOT_WORDS + 4, false), Ok(()));
+        assert_eq!(
+            check_burst(SLOT_RD_BUF, SLOT_WORDS + 4, true),
+            Err(SLOT_RD_BUF)
+        );
+    }
+
+    #[test]
+    fn id_is_fibl_on_the_wire() {
+        assert_eq!(ID_VALUE.to_le_bytes(), *b"FIBL");
+        assert_eq!(ID_VALUE, 0x4C42_4946);
+    }
+
+    #[test]
+    fn bursts_are_checked_word_by_word() {
+        assert_eq!(check_burst(ID, 4, false), Ok(()));
+        assert_eq!(check_burst(ID, 5, false), Err(4));
+        assert_eq!(check_burst(ID, 1, true), Err(ID));
+        assert_eq!(check_burst(SCRATCH + 7, 2, true), Ok(()));
+        assert_eq!(check_burst(SCRATCH + 7, 3, true), Err(LOOP_STATUS));
+        assert_eq!(check_burst(LOOP_CTRL, 3, false), Ok(()));
+        assert_eq!(check_burst(LOOP_CTRL, 3, true), Err(LOOP_STATUS));
+        assert_eq!(
+            check_burst(counter_addr(0), 2 * COUNTER_COUNT, false),
+            Ok(())
+        );
+        assert_eq!(check_burst(PARAM_MEM, PARAM_MEM_WORDS, true), Ok(()));
+        assert_eq!(
+            check_burst(PARAM_MEM, PARAM_MEM_WORDS + 1, true),
+            Ok(()),
+            "param memory runs into the activation input"
+        );
+        assert_eq!(check_burst(ACT_OUT, 1, true), Err(ACT_OUT));
+        assert_eq!(check_burst(0xFFFF_FFFF, 1, false), Err(0xFFFF_FFFF));
+        assert_eq!(check_burst(0x3000, 1, false), Err(0x3000));
+    }
+
+    #[test]
+    fn names_cover_every_counter() {
+        assert_eq!(counter::NAMES.len() as u32, COUNTER_COUNT);
+        assert_eq!(counter_addr(counter::TAP_WORDS) + 1, COUNTERS + 23);
+        assert!(link::NAMES.len() as u32 <= LINK_WORDS);
+    }
+}

@@ -1,0 +1,151 @@
+//! `fiberloop sim serve`: the simulated board on a pseudo-terminal (any
+//! serial tool talks to it as to a board's UART) or on TCP.
+
+use super::{exit, Failure};
+use anyhow::{anyhow, Context};
+use fiberloop::device::engine::{Backend, Engine, EngineConfig, RamBackend};
+use fiberloop::device::loop_backend::LoopBackend;
+use fiberloop::device::sim::{serve, ServeConfig, ServeEnd};
+use fiberloop::device::SimOptions;
+use std::io::Write;
+
+/// `sim` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Serve the simulated board byte for byte on a pseudo-terminal or TCP.
+    Serve(ServeArgs),
+}
+
+/// What the served board is made of.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The gateware loop in Verilator plus the fiber model.
+    Loop,
+    /// An in-memory stand-in for the loop (no Verilator; for link tests).
+    Ram,
+}
+
+/// Options of `sim serve`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("on").required(true).args(["pty", "tcp"])))]
+pub struct ServeArgs {
+    /// Serve on a new pseudo-terminal; its path is printed on stdout.
+    #[arg(long)]
+    pub pty: bool,
+    /// Serve on TCP at this address (e.g. 127.0.0.1:4000; port 0 picks
+    /// one); the bound address is printed on stdout.
+    #[arg(long, value_name = "ADDR")]
+    pub tcp: Option<String>,
+    /// Fiber length, km.
+    #[arg(long, default_value_t = 1.0)]
+    pub fiber_km: f64,
+    /// Bit error ratio of the fiber.
+    #[arg(long, default_value_t = 0.0)]
+    pub ber: f64,
+    /// Error burst length, bits.
+    #[arg(long, default_value_t = 32)]
+    pub burst_len: u32,
+    /// Error bursts per second.
+    #[arg(long, default_value_t = 0.0)]
+    pub burst_rate: f64,
+    /// Seed of the fiber's errors.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Link speed of the simulated UART, baud.
+    #[arg(long, default_value_t = fiberloop::device::DEFAULT_BAUD)]
+    pub baud: u32,
+    /// Hold each byte for its line time at --baud, as a real UART does.
+    #[arg(long)]
+    pub pace: bool,
+    /// What the board is made of.
+    #[arg(long, value_enum, default_value_t = BackendKind::Loop)]
+    pub backend: BackendKind,
+}
+
+/// Runs a `sim` subcommand.
+pub fn run(cmd: Command) -> Result<(), Failure> {
+    match cmd {
+        Command::Serve(a) => serve_cmd(a),
+    }
+}
+
+fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
+    if a.baud == 0 {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow!("--baud must be at least 1"),
+        ));
+    }
+    let o = SimOptions {
+        fiber_km: a.fiber_km,
+        ber: a.ber,
+        burst_len: a.burst_len,
+        burst_rate: a.burst_rate,
+        seed: a.seed,
+        baud: a.baud,
+    };
+    let cfg = EngineConfig::uart(a.baud, 100);
+    match a.backend {
+        BackendKind::Ram => serve_on(Engine::new(RamBackend::new(256, 50_000), cfg), &a),
+        BackendKind::Loop => {
+            // Check the fiber settings before the (slow) model build.
+            fiberloop_gateware::sim::fiber::FiberSpool::new(o.fiber())
+                .map_err(|e| Failure::new(exit::USAGE, e))?;
+            log::info!("building the simulated loop ({} km)", a.fiber_km);
+            let b = LoopBackend::new(&o).map_err(|e| Failure::new(exit::DEVICE_UNAVAILABLE, e))?;
+            serve_on(Engine::new(b, cfg), &a)
+        }
+    }
+}
+
+fn io_fail(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::new(exit::IO, e)
+}
+
+fn serve_on<B: Backend>(mut engine: Engine<B>, a: &ServeArgs) -> Result<(), Failure> {
+    let cfg = ServeConfig {
+        baud: a.baud,
+        pace: a.pace,
+    };
+    let never = || false;
+    if a.pty {
+        use serialport::SerialPort;
+        let (mut master, slave) = serialport::TTYPort::pair()
+            .context("creating a pseudo-terminal")
+            .map_err(io_fail)?;
+        master
+            .set_timeout(std::time::Duration::from_millis(20))
+            .map_err(io_fail)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| io_fail(anyhow!("the pseudo-terminal has no name")))?;
+        println!("{path}");
+        std::io::stdout().flush().map_err(io_fail)?;
+        log::info!("serving the simulated board on {path}");
+        // The slave stays open here so the terminal lives between clients.
+        let _slave = slave;
+        serve(&mut engine, &mut master, cfg, &never).map_err(io_fail)?;
+        return Ok(());
+    }
+    let addr = a.tcp.as_deref().unwrap_or_default();
+    let l = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("listening on {addr}"))
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let bound = l.local_addr().map_err(io_fail)?;
+    println!("{bound}");
+    std::io::stdout().flush().map_err(io_fail)?;
+    log::info!("serving the simulated board on tcp:{bound}");
+    for s in l.incoming() {
+        let mut s = s.map_err(io_fail)?;
+        let peer = s.peer_addr().map_err(io_fail)?;
+        log::info!("client {peer} connected");
+        s.set_nodelay(true).map_err(io_fail)?;
+        s.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+            .map_err(io_fail)?;
+        match serve(&mut engine, &mut s, cfg, &never) {
+            Ok(ServeEnd::Closed) | Ok(ServeEnd::Stopped) => log::info!("client {peer} left"),
+            Err(e) => log::warn!("client {peer}: {e}"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,551 @@
+//! The host side of the protocol over any [`Transport`]: one request at a
+//! time, each with a sequence number, a timeout and bounded retries of the
+//! very same frame (the board answers a repeated WRITE from memory, so a
+//! retry never executes twice), and bursts of up to
+//! [`MAX_BURST_WORDS`] words so bulk data never goes a word at a time.
+
+use super::Transport;
+use fiberloop_spec::frame::PAYLOAD_BYTES;
+use fiberloop_spec::proto::{
+    cmd, encode, status, Direction, Event, Header, Parser, IDENT_WORDS, MAX_BURST_WORDS,
+    MAX_FRAME_BYTES,
+};
+use fiberloop_spec::regs::{self, COUNTER_COUNT, SLOT_WORDS};
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A failed operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The transport failed.
+    #[error("{device}: {err}")]
+    Io {
+        /// The device.
+        device: String,
+        /// Cause.
+        err: io::Error,
+    },
+    /// Every try went unanswered (or was answered corrupted).
+    #[error("{device}: no reply to {cmd} of {len} words at 0x{addr:08x} (seq {seq}) after {tries} tries of {timeout_ms} ms each: the request or its reply was lost or corrupted every time")]
+    NoReply {
+        /// The device.
+        device: String,
+        /// Command name.
+        cmd: &'static str,
+        /// Address.
+        addr: u32,
+        /// Words.
+        len: u16,
+        /// Sequence number.
+        seq: u8,
+        /// Tries made.
+        tries: u32,
+        /// Timeout of each try.
+        timeout_ms: u64,
+    },
+    /// The board refused the request.
+    #[error("{device}: {cmd} of {len} words at 0x{addr:08x} (seq {seq}) answered {status_name} at 0x{at:08x}")]
+    Status {
+        /// The device.
+        device: String,
+        /// Command name.
+        cmd: &'static str,
+        /// Address asked for.
+        addr: u32,
+        /// Words.
+        len: u16,
+        /// Sequence number.
+        seq: u8,
+        /// Status code.
+        status: u8,
+        /// Status name.
+        status_name: &'static str,
+        /// The word the board blames.
+        at: u32,
+    },
+    /// The board is not a fiberloop board, or speaks another version.
+    #[error("{device}: not a fiberloop board: {why}")]
+    Identity {
+        /// The device.
+        device: String,
+        /// What did not match.
+        why: String,
+    },
+    /// A request the client cannot make.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Counts of what happened on the link, host side.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClientStats {
+    /// Operations completed or failed.
+    pub requests: u64,
+    /// Frames sent again after a timeout.
+    pub retries: u64,
+    /// Requests sent again because the board was busy.
+    pub busy_retries: u64,
+    /// Replies with another sequence number (late answers to earlier tries).
+    pub stale_replies: u64,
+    /// Reply frames dropped by the receiver (check failed, timeout).
+    pub dropped_replies: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+}
+
+/// Settings of a client.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientConfig {
+    /// How long to wait for each reply.
+    pub timeout: Duration,
+    /// Tries after the first one.
+    pub retries: u32,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(500),
+            retries: 5,
+        }
+    }
+}
+
+/// The board's identification (the PING reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Ident {
+    /// ID word.
+    pub id: u32,
+    /// Version word.
+    pub version: u32,
+    /// Largest burst, words.
+    pub max_burst: u32,
+    /// Words per slot.
+    pub slot_words: u32,
+}
+
+/// A slot read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// Frame flags.
+    pub flags: u8,
+    /// Lap counter.
+    pub lap: u32,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+/// Loop and link counters in one read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counters {
+    /// `LOOP_STATUS`.
+    pub loop_status: u32,
+    /// Loop counters by `regs::counter` index.
+    pub loop_counters: [u64; COUNTER_COUNT as usize],
+    /// Link counters by `regs::link` index.
+    pub link: [u32; regs::LINK_WORDS as usize],
+}
+
+/// The host end of the protocol.
+pub struct Client<T: Transport> {
+    t: T,
+    cfg: ClientConfig,
+    seq: u8,
+    parser: Parser,
+    epoch: Instant,
+    stats: ClientStats,
+    frame: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+impl<T: Transport> Client<T> {
+    /// A client over `t`.
+    pub fn new(t: T, cfg: ClientConfig) -> Self {
+        Self {
+            t,
+            cfg,
+            seq: 0,
+            parser: Parser::new(Direction::Reply, cfg.timeout.as_micros() as u64),
+            epoch: Instant::now(),
+            stats: ClientStats::default(),
+            frame: vec![0; MAX_FRAME_BYTES],
+            rx: vec![0; 2 * MAX_FRAME_BYTES],
+        }
+    }
+
+    /// Counts so far.
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.t
+    }
+
+    /// The transport, mutable.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.t
+    }
+
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    /// One request and its reply: returns the reply's payload bytes.
+    pub fn transact(
+        &mut self,
+        code: u8,
+        addr: u32,
+        len: u16,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        self.stats.requests += 1;
+        let mut busy_left = self.cfg.retries;
+        loop {
+            let seq = self.seq;
+            self.seq = self.seq.wrapping_add(1);
+            let h = Header {
+                seq,
+                code,
+                addr,
+                len,
+            };
+            let n = encode(Direction::Request, &h, payload, &mut self.frame)
+                .map_err(|e| ClientError::Usage(e.to_string()))?;
+            let tries = 1 + self.cfg.retries;
+            let mut reply = None;
+            for attempt in 1..=tries {
+                if attempt > 1 {
+                    self.stats.retries += 1;
+                    log::debug!(
+                        "{} at 0x{addr:08x} seq {seq}: no reply, try {attempt}/{tries}",
+                        cmd::name(code)
+                    );
+                }
+                self.t
+                    .send(&self.frame[..n])
+                    .map_err(|err| ClientError::Io {
+                        device: self.t.describe(),
+                        err,
+                    })?;
+                self.stats.bytes_sent += n as u64;
+                if let Some(r) = self.wait_reply(seq)? {
+                    reply = Some(r);
+                    break;
+                }
+            }
+            let Some((rh, data)) = reply else {
+                return Err(ClientError::NoReply {
+                    device: self.t.describe(),
+                    cmd: cmd::name(code),
+                    addr,
+                    len,
+                    seq,
+                    tries,
+                    timeout_ms: self.cfg.timeout.as_millis() as u64,
+                });
+            };
+            match rh.code {
+                status::OK => return Ok(data),
+                status::BUSY if busy_left > 0 => {
+                    busy_left -= 1;
+                    self.stats.busy_retries += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                st => {
+                    return Err(ClientError::Status {
+                        device: self.t.describe(),
+                        cmd: cmd::name(code),
+                        addr,
+                        len,
+                        seq,
+                        status: st,
+                        status_name: status::name(st),
+                        at: rh.addr,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Waits one timeout for the reply numbered `seq`.
+    fn wait_reply(&mut self, seq: u8) -> Result<Option<(Header, Vec<u8>)>, ClientError> {
+        let deadline = Instant::now() + self.cfg.timeout;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let n = self
+                .t
+                .recv(&mut self.rx, deadline - now)
+                .map_err(|err| ClientError::Io {
+                    device: self.t.describe(),
+                    err,
+                })?;
+            self.stats.bytes_received += n as u64;
+            let t = self.now_us();
+            if n == 0 {
+                if let Some(Event::Dropped(_)) = self.parser.poll(t) {
+                    self.stats.dropped_replies += 1;
+                }
+                continue;
+            }
+            for i in 0..n {
+                match self.parser.push(self.rx[i], t) {
+                    Some(Event::Frame(h)) if h.seq == seq => {
+                        // Anything after the reply is a late duplicate.
+                        return Ok(Some((h, self.parser.payload().to_vec())));
+                    }
+                    Some(Event::Frame(h)) => {
+                        log::debug!("stale reply seq {} (waiting for {seq})", h.seq);
+                        self.stats.stale_replies += 1;
+                    }
+                    Some(Event::Dropped(d)) => {
+                        log::debug!("reply dropped: {d:?}");
+                        self.stats.dropped_replies += 1;
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// PING: the board's identification; checks that it is a fiberloop
+    /// board speaking this protocol's major version.
+    pub fn ping(&mut self) -> Result<Ident, ClientError> {
+        let d = self.transact(cmd::PING, 0, 0, &[])?;
+        let w = words(&d);
+        if w.len() != IDENT_WORDS {
+            return Err(ClientError::Identity {
+                device: self.t.describe(),
+                why: format!("PING returned {} words, expected {IDENT_WORDS}", w.len()),
+            });
+        }
+        let id = Ident {
+            id: w[0],
+            version: w[1],
+            max_burst: w[2],
+            slot_words: w[3],
+        };
+        if id.id != regs::ID_VALUE || (id.version >> 8) & 0xFF != (regs::VERSION_VALUE >> 8) & 0xFF
+        {
+            return Err(ClientError::Identity {
+                device: self.t.describe(),
+                why: format!(
+                    "ID 0x{:08x} version 0x{:08x}, expected ID 0x{:08x} protocol major {}",
+                    id.id,
+                    id.version,
+                    regs::ID_VALUE,
+                    (regs::VERSION_VALUE >> 8) & 0xFF
+                ),
+            });
+        }
+        Ok(id)
+    }
+
+    /// Reads one word.
+    pub fn read(&mut self, addr: u32) -> Result<u32, ClientError> {
+        Ok(self.read_block(addr, 1)?[0])
+    }
+
+    /// Writes one word.
+    pub fn write(&mut self, addr: u32, value: u32) -> Result<(), ClientError> {
+        self.write_block(addr, &[value])
+    }
+
+    /// Reads `n` words from `addr` in bursts of up to [`MAX_BURST_WORDS`].
+    pub fn read_block(&mut self, addr: u32, n: usize) -> Result<Vec<u32>, ClientError> {
+        let mut out = Vec::with_capacity(n);
+        let mut a = addr;
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(MAX_BURST_WORDS);
+            let d = self.transact(cmd::READ, a, k as u16, &[])?;
+            out.extend(words(&d));
+            a = a.wrapping_add(k as u32);
+            left -= k;
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` from `addr` in bursts of up to [`MAX_BURST_WORDS`].
+    pub fn write_block(&mut self, addr: u32, data: &[u32]) -> Result<(), ClientError> {
+        let mut bytes = Vec::with_capacity(4 * MAX_BURST_WORDS);
+        for (i, chunk) in data.chunks(MAX_BURST_WORDS).enumerate() {
+            bytes.clear();
+            for w in chunk {
+                bytes.extend_from_slice(&w.to_le_bytes());
+            }
+            let a = addr.wrapping_add((i * MAX_BURST_WORDS) as u32);
+            self.transact(cmd::WRITE, a, chunk.len() as u16, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Writes bytes (a multiple of 4) from word `addr`, little-endian words.
+    pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), ClientError> {
+        if bytes.len() & 3 != 0 {
+            return Err(ClientError::Usage(format!(
+                "{} bytes is not a whole number of 32-bit words",
+                bytes.len()
+            )));
+        }
+        self.write_block(addr, &words(bytes))
+    }
+
+    /// Reads `n` bytes (a multiple of 4) from word `addr`.
+    pub fn read_bytes(&mut self, addr: u32, n: usize) -> Result<Vec<u8>, ClientError> {
+        if n & 3 != 0 {
+            return Err(ClientError::Usage(format!(
+                "{n} bytes is not a whole number of 32-bit words"
+            )));
+        }
+        Ok(self
+            .read_block(addr, n / 4)?
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect())
+    }
+
+    /// Fills the loop (measures the delay, sends the empty frames, runs).
+    pub fn fill(&mut self) -> Result<(), ClientError> {
+        self.write(regs::LOOP_CTRL, regs::ctrl::FILL)
+    }
+
+    /// Writes a slot's payload in one burst (buffer, slot number, commit).
+    pub fn write_slot(&mut self, slot: u32, payload: &[u8]) -> Result<(), ClientError> {
+        if payload.len() != PAYLOAD_BYTES {
+            return Err(ClientError::Usage(format!(
+                "a slot holds {PAYLOAD_BYTES} bytes, got {}",
+                payload.len()
+            )));
+        }
+        let mut w = words(payload);
+        w.extend([slot, 1]);
+        self.write_block(regs::SLOT_WR_BUF, &w)
+    }
+
+    /// Reads a slot: request, then one burst of payload and info.
+    pub fn read_slot(&mut self, slot: u32) -> Result<Slot, ClientError> {
+        self.write_block(regs::SLOT_RD_SLOT, &[slot, 1])?;
+        let d = self.read_block(regs::SLOT_RD_BUF, SLOT_WORDS as usize + 4)?;
+        let payload = d[..SLOT_WORDS as usize]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        Ok(Slot {
+            flags: d[SLOT_WORDS as usize + 2] as u8,
+            lap: d[SLOT_WORDS as usize + 3],
+            payload,
+        })
+    }
+
+    /// Loop status, loop counters and link counters.
+    pub fn counters(&mut self) -> Result<Counters, ClientError> {
+        let loop_status = self.read(regs::LOOP_STATUS)?;
+        let c = self.read_block(regs::COUNTERS, 2 * COUNTER_COUNT as usize)?;
+        let mut loop_counters = [0u64; COUNTER_COUNT as usize];
+        for (i, v) in loop_counters.iter_mut().enumerate() {
+            *v = c[2 * i] as u64 | (c[2 * i + 1] as u64) << 32;
+        }
+        let l = self.read_block(regs::LINK, regs::LINK_WORDS as usize)?;
+        let mut link = [0u32; regs::LINK_WORDS as usize];
+        link.copy_from_slice(&l);
+        Ok(Counters {
+            loop_status,
+            loop_counters,
+            link,
+        })
+    }
+}
+
+/// Little-endian words of `bytes` (length a multiple of 4).
+pub fn words(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::engine::{Engine, EngineConfig, RamBackend};
+    use crate::device::lossy::{Lossy, LossyConfig};
+    use crate::device::sim::SimTransport;
+
+    fn ram_client() -> Client<SimTransport<RamBackend>> {
+        let e = Engine::new(
+            RamBackend::new(16, 5000),
+            EngineConfig::uart(3_000_000, 100),
+        );
+        Client::new(SimTransport::new(e, 3_000_000), ClientConfig::default())
+    }
+
+    #[test]
+    fn bulk_is_split_into_bursts() {
+        let mut c = ram_client();
+        let data: Vec<u32> = (0..3000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        c.write_block(regs::PARAM_MEM, &data).unwrap();
+        assert_eq!(c.stats().requests, 3, "3000 words in 3 bursts");
+        assert_eq!(c.read_block(regs::PARAM_MEM, 3000).unwrap(), data);
+        assert_eq!(c.stats().requests, 6);
+        assert_eq!(c.stats().retries, 0);
+    }
+
+    #[test]
+    fn errors_name_command_address_and_status() {
+        let mut c = ram_client();
+        let e = c.write(regs::ID, 1).unwrap_err().to_string();
+        assert!(e.contains("WRITE of 1 words at 0x00000000"), "{e}");
+        assert!(e.contains("BAD_ADDRESS"), "{e}");
+        let e = c.write_slot(0, &[0; 10]).unwrap_err().to_string();
+        assert!(e.contains("228 bytes, got 10"), "{e}");
+    }
+
+    #[test]
+    fn lost_replies_name_what_was_lost() {
+        // A link that drops everything.
+        let t = Lossy::new(
+            ram_client().t,
+            LossyConfig {
+                drop: 1.0,
+                corrupt: 0.0,
+                seed: 1,
+            },
+        );
+        let mut c = Client::new(
+            t,
+            ClientConfig {
+                timeout: Duration::from_millis(5),
+                retries: 2,
+            },
+        );
+        let e = c.read(regs::SCRATCH).unwrap_err().to_string();
+        assert!(
+            e.contains("no reply to READ of 1 words at 0x00000008 (seq 0) after 3 tries of 5 ms"),
+            "{e}"
+        );
+        assert_eq!(c.stats().retries, 2);
+    }
+
+    #[test]
+    fn slots_round_trip_and_ping_identifies() {
+        let mut c = ram_client();
+        let id = c.ping().unwrap();
+        assert_eq!(id.max_burst, MAX_BURST_WORDS as u32);
+        c.fill().unwrap();
+        let p: Vec<u8> = (0..PAYLOAD_BYTES as u32).map(|i| (i * 3) as u8).collect();
+        c.write_slot(3, &p).unwrap();
+        assert_eq!(c.read_slot(3).unwrap().payload, p);
+        let k = c.counters().unwrap();
+        assert_eq!(k.loop_counters[regs::counter::IN_FLIGHT as usize], 16);
+        assert!(k.link[regs::link::EXECUTED as usize] >= 4);
+    }
+}

@@ -1,0 +1,134 @@
+//! The simulated gateware loop ([`LoopSim`]: the loop core in Verilator
+//! plus the fiber model) behind the command engine's registers.
+//!
+//! Loop time follows link time: the engine hands over the word clocks that
+//! the bytes took on the link, and they are run before the next loop
+//! register is touched. Verilator runs the loop far slower than real time
+//! (a 3 Mbaud byte is 417 word clocks), so at most [`MAX_CATCHUP`] owed
+//! clocks are run at a time and the rest are skipped: the `clocks` counter
+//! reports the clocks actually simulated.
+//!
+//! Slot writes and reads complete before the reply (the simulated
+//! controller is driven to completion), so the pending bits never show.
+//! Not modelled: start-of-frame repairs are not brought out of the loop
+//! core, so that counter reads 0; `ctrl::IDLE` and `ctrl::MEASURE` are
+//! refused (the loop controller only knows "fill").
+
+use super::engine::{Backend, Refusal, SlotData};
+use super::SimOptions;
+use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
+use fiberloop_spec::frame::PAYLOAD_BYTES;
+use fiberloop_spec::proto::status;
+use fiberloop_spec::regs::{counter, ctrl, status_bits, COUNTER_COUNT};
+
+/// Most owed word clocks run before one loop access.
+pub const MAX_CATCHUP: u64 = 200_000;
+
+/// The simulated loop as an engine backend.
+pub struct LoopBackend {
+    sim: LoopSim,
+    owed: u64,
+    skipped: u64,
+}
+
+fn refusal(e: LoopSimError) -> Refusal {
+    let st = match e {
+        LoopSimError::NoSuchSlot { .. } | LoopSimError::PayloadSize { .. } => status::BAD_VALUE,
+        _ => status::FAULT,
+    };
+    Refusal::new(st, e.to_string())
+}
+
+impl LoopBackend {
+    /// Builds the loop (Verilator model, cached) with these fiber settings.
+    pub fn new(o: &SimOptions) -> Result<Self, LoopSimError> {
+        Ok(Self {
+            sim: LoopSim::new(o.fiber())?,
+            owed: 0,
+            skipped: 0,
+        })
+    }
+
+    /// The simulated loop.
+    pub fn sim(&mut self) -> &mut LoopSim {
+        &mut self.sim
+    }
+
+    /// Owed clocks skipped so far (beyond [`MAX_CATCHUP`]).
+    pub fn skipped_clocks(&self) -> u64 {
+        self.skipped
+    }
+
+    fn catch_up(&mut self) {
+        let run = self.owed.min(MAX_CATCHUP);
+        self.skipped += self.owed - run;
+        self.owed = 0;
+        self.sim.run(run);
+    }
+}
+
+impl Backend for LoopBackend {
+    fn counters(&mut self) -> [u64; COUNTER_COUNT as usize] {
+        self.catch_up();
+        let s = self.sim.stats();
+        let mut c = [0u64; COUNTER_COUNT as usize];
+        c[counter::LAPS as usize] = s.laps;
+        c[counter::FRAMES as usize] = s.frames;
+        c[counter::CORRECTED_BYTES as usize] = s.corrected_bytes;
+        c[counter::UNCORRECTABLE as usize] = s.uncorrectable;
+        c[counter::CRC_FAILURES as usize] = s.crc_failures;
+        c[counter::CODE_VIOLATIONS as usize] = s.code_violations;
+        c[counter::SYNC_LOSSES as usize] = s.sync_losses;
+        c[counter::SOF_REPAIRS as usize] = 0;
+        c[counter::DELAY_CLOCKS as usize] = s.delay_clocks;
+        c[counter::IN_FLIGHT as usize] = s.slots;
+        c[counter::CLOCKS as usize] = s.clocks;
+        c[counter::TAP_WORDS as usize] = self.sim.tap_words();
+        c
+    }
+
+    fn loop_status(&mut self) -> u32 {
+        self.catch_up();
+        let s = self.sim.stats();
+        let mode = match s.mode {
+            0 => status_bits::MODE_IDLE,
+            1 | 2 => status_bits::MODE_MEASURING,
+            3 => status_bits::MODE_FILLING,
+            _ => status_bits::MODE_RUNNING,
+        };
+        mode | if s.no_loop { status_bits::NO_LOOP } else { 0 }
+    }
+
+    fn control(&mut self, command: u32, fill_timeout: u32) -> Result<(), Refusal> {
+        self.catch_up();
+        match command {
+            ctrl::FILL => self.sim.fill(fill_timeout as u64).map(|_| ()).map_err(refusal),
+            ctrl::RUN if self.sim.stats().mode == 4 => Ok(()),
+            c => Err(Refusal::new(
+                status::BAD_VALUE,
+                format!("loop command {c}: the simulated loop controller only fills (command 2), then runs"),
+            )),
+        }
+    }
+
+    fn write_slot(&mut self, slot: u32, payload: &[u8; PAYLOAD_BYTES]) -> Result<(), Refusal> {
+        self.catch_up();
+        self.sim.write_slot(slot, payload).map_err(refusal)
+    }
+
+    fn read_slot(&mut self, slot: u32) -> Result<SlotData, Refusal> {
+        self.catch_up();
+        let r = self.sim.read_slot(slot).map_err(refusal)?;
+        let mut payload = [0u8; PAYLOAD_BYTES];
+        payload.copy_from_slice(&r.payload);
+        Ok(SlotData {
+            flags: r.flags,
+            lap: r.lap,
+            payload,
+        })
+    }
+
+    fn advance(&mut self, clocks: u64) {
+        self.owed = self.owed.saturating_add(clocks);
+    }
+}

@@ -1,0 +1,371 @@
+//! Talking to a fiberloop board, real or simulated.
+//!
+//! * [`Transport`]: moves bytes (serial, TCP, USB FIFO, in-process simulator);
+//! * [`client::Client`]: the host side of the protocol
+//!   (`fiberloop_spec::proto`) over any transport: sequence numbers,
+//!   timeouts, retries, bursts;
+//! * [`engine::Engine`]: the board side, the Rust model of the gateware's
+//!   command engine, used by the simulator;
+//! * [`DeviceSpec`]: the device strings of `--device` / `FIBERLOOP_DEVICE`.
+
+pub mod client;
+pub mod engine;
+pub mod loop_backend;
+pub mod lossy;
+pub mod serial;
+pub mod sim;
+pub mod tcp;
+pub mod usb;
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// Moves bytes to and from a device.
+pub trait Transport {
+    /// Sends all of `bytes`.
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Receives at least one byte into `buf`, waiting at most `timeout`;
+    /// returns 0 if nothing came in time.
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+    /// What this transport is connected to, for messages.
+    fn describe(&self) -> String;
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        (**self).send(bytes)
+    }
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        (**self).recv(buf, timeout)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// Settings of the simulated device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    /// Fiber length, km.
+    pub fiber_km: f64,
+    /// Bit error ratio.
+    pub ber: f64,
+    /// Error burst length, bits.
+    pub burst_len: u32,
+    /// Error bursts per second.
+    pub burst_rate: f64,
+    /// Seed of the fiber's random errors.
+    pub seed: u64,
+    /// Link speed the simulated board's UART runs at, baud (sets how fast
+    /// loop time passes per byte).
+    pub baud: u32,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            fiber_km: 1.0,
+            ber: 0.0,
+            burst_len: 32,
+            burst_rate: 0.0,
+            seed: 1,
+            baud: DEFAULT_BAUD,
+        }
+    }
+}
+
+impl SimOptions {
+    /// The fiber model's settings.
+    pub fn fiber(&self) -> fiberloop_gateware::sim::fiber::FiberConfig {
+        fiberloop_gateware::sim::fiber::FiberConfig {
+            length_m: self.fiber_km * 1000.0,
+            ber: self.ber,
+            burst_len_bits: self.burst_len,
+            burst_rate_per_s: self.burst_rate,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// Baud rate when a serial device string names none.
+pub const DEFAULT_BAUD: u32 = 3_000_000;
+
+/// FTDI vendor id.
+pub const FTDI_VID: u16 = 0x0403;
+/// FT2232H product id.
+pub const FT2232H_PID: u16 = 0x6010;
+/// FT601 product id.
+pub const FT601_PID: u16 = 0x601f;
+
+/// A device, as named on the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeviceSpec {
+    /// The in-process simulator.
+    Sim(SimOptions),
+    /// A serial port (USB-UART or pseudo-terminal).
+    Serial {
+        /// Path of the port.
+        path: String,
+        /// Baud rate.
+        baud: u32,
+    },
+    /// A simulator (or bridge) serving on TCP.
+    Tcp {
+        /// `host:port`.
+        addr: String,
+    },
+    /// An FTDI FIFO bridge over USB.
+    Usb {
+        /// Serial number of the FTDI chip, if several are plugged in.
+        serial: Option<String>,
+    },
+}
+
+/// A device string that does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeviceSpecError {
+    /// Unknown kind.
+    #[error("unknown device {0:?}: expected sim, sim:KEY=VALUE,..., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL]")]
+    Kind(String),
+    /// A bad sim option.
+    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud)")]
+    SimOption(String, String),
+    /// Serial without a path, or a bad baud rate.
+    #[error("bad serial device {0:?}: {1} (expected serial:PATH or serial:PATH@BAUD)")]
+    Serial(String, String),
+    /// TCP without a port.
+    #[error("bad TCP device {0:?}: expected tcp:HOST:PORT with a port number 1..=65535")]
+    Tcp(String),
+    /// An empty USB serial number.
+    #[error("bad USB device {0:?}: expected usb or usb:SERIAL")]
+    Usb(String),
+}
+
+impl std::str::FromStr for DeviceSpec {
+    type Err = DeviceSpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, rest) = match s.split_once(':') {
+            Some((k, r)) => (k, Some(r)),
+            None => (s, None),
+        };
+        match kind {
+            "sim" => {
+                let mut o = SimOptions::default();
+                for kv in rest.unwrap_or("").split(',').filter(|kv| !kv.is_empty()) {
+                    let bad = |why: &str| DeviceSpecError::SimOption(kv.into(), why.into());
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| bad("expected KEY=VALUE"))?;
+                    let num = |v: &str| {
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|x| x.is_finite() && *x >= 0.0)
+                            .ok_or_else(|| bad("expected a number >= 0"))
+                    };
+                    let int = |v: &str| {
+                        v.parse::<u64>()
+                            .map_err(|_| bad("expected a whole number >= 0"))
+                    };
+                    match k {
+                        "fiber_km" => o.fiber_km = num(v)?,
+                        "ber" => {
+                            o.ber = num(v)?;
+                            if o.ber > 0.5 {
+                                return Err(bad("bit error ratio must be <= 0.5"));
+                            }
+                        }
+                        "burst_len" => {
+                            o.burst_len = int(v)?
+                                .try_into()
+                                .ok()
+                                .filter(|l| (1..=4096).contains(l))
+                                .ok_or_else(|| bad("burst length must be 1..=4096 bits"))?
+                        }
+                        "burst_rate" => o.burst_rate = num(v)?,
+                        "seed" => o.seed = int(v)?,
+                        "baud" => {
+                            o.baud = int(v)?
+                                .try_into()
+                                .ok()
+                                .filter(|b| *b > 0)
+                                .ok_or_else(|| bad("baud must be 1..=4294967295"))?
+                        }
+                        _ => return Err(bad("unknown option")),
+                    }
+                }
+                Ok(DeviceSpec::Sim(o))
+            }
+            "serial" => {
+                let rest = rest.unwrap_or("");
+                let (path, baud) = match rest.rsplit_once('@') {
+                    Some((p, b)) => {
+                        let baud = b.parse::<u32>().ok().filter(|b| *b > 0).ok_or_else(|| {
+                            DeviceSpecError::Serial(
+                                s.into(),
+                                format!("baud {b:?} is not a number > 0"),
+                            )
+                        })?;
+                        (p, baud)
+                    }
+                    None => (rest, DEFAULT_BAUD),
+                };
+                if path.is_empty() {
+                    return Err(DeviceSpecError::Serial(s.into(), "no path".into()));
+                }
+                Ok(DeviceSpec::Serial {
+                    path: path.into(),
+                    baud,
+                })
+            }
+            "tcp" => {
+                let addr = rest.unwrap_or("");
+                match addr.rsplit_once(':') {
+                    Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0) => {
+                        Ok(DeviceSpec::Tcp { addr: addr.into() })
+                    }
+                    _ => Err(DeviceSpecError::Tcp(s.into())),
+                }
+            }
+            "usb" => match rest {
+                None => Ok(DeviceSpec::Usb { serial: None }),
+                Some("") => Err(DeviceSpecError::Usb(s.into())),
+                Some(sn) => Ok(DeviceSpec::Usb {
+                    serial: Some(sn.into()),
+                }),
+            },
+            _ => Err(DeviceSpecError::Kind(s.into())),
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Sim(o) => write!(
+                f,
+                "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={}",
+                o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed, o.baud
+            ),
+            DeviceSpec::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
+            DeviceSpec::Tcp { addr } => write!(f, "tcp:{addr}"),
+            DeviceSpec::Usb { serial: None } => write!(f, "usb"),
+            DeviceSpec::Usb { serial: Some(s) } => write!(f, "usb:{s}"),
+        }
+    }
+}
+
+/// Opening a device failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The simulator could not be built (Verilator missing) or configured.
+    #[error("simulator: {0}")]
+    Sim(#[from] fiberloop_gateware::sim::loop_sim::LoopSimError),
+    /// A serial port could not be opened.
+    #[error("{0}")]
+    Serial(String),
+    /// TCP connection failed.
+    #[error("cannot connect to {addr}: {err} (is `fiberloop sim serve --tcp {addr}` running?)")]
+    Tcp {
+        /// Address.
+        addr: String,
+        /// Cause.
+        err: io::Error,
+    },
+    /// USB failure.
+    #[error("{0}")]
+    Usb(String),
+}
+
+/// Opens a device.
+pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Transport>, OpenError> {
+    Ok(match spec {
+        DeviceSpec::Sim(o) => Box::new(sim::SimTransport::new(
+            engine::Engine::new(
+                loop_backend::LoopBackend::new(o)?,
+                engine::EngineConfig::uart(o.baud, 100),
+            ),
+            o.baud,
+        )),
+        DeviceSpec::Serial { path, baud } => Box::new(serial::SerialTransport::open(path, *baud)?),
+        DeviceSpec::Tcp { addr } => {
+            Box::new(
+                tcp::TcpTransport::connect(addr).map_err(|err| OpenError::Tcp {
+                    addr: addr.clone(),
+                    err,
+                })?,
+            )
+        }
+        DeviceSpec::Usb { serial } => Box::new(usb::open(serial.as_deref())?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<DeviceSpec, DeviceSpecError> {
+        s.parse()
+    }
+
+    #[test]
+    fn device_strings_parse() {
+        assert_eq!(p("sim"), Ok(DeviceSpec::Sim(SimOptions::default())));
+        let DeviceSpec::Sim(o) =
+            p("sim:fiber_km=10,ber=1e-5,burst_len=64,burst_rate=2.5,seed=9").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed),
+            (10.0, 1e-5, 64, 2.5, 9)
+        );
+        assert_eq!(
+            p("serial:/dev/ttyUSB1@115200"),
+            Ok(DeviceSpec::Serial {
+                path: "/dev/ttyUSB1".into(),
+                baud: 115200
+            })
+        );
+        assert_eq!(
+            p("serial:/dev/pts/3"),
+            Ok(DeviceSpec::Serial {
+                path: "/dev/pts/3".into(),
+                baud: DEFAULT_BAUD
+            })
+        );
+        assert_eq!(
+            p("tcp:localhost:4000"),
+            Ok(DeviceSpec::Tcp {
+                addr: "localhost:4000".into()
+            })
+        );
+        assert_eq!(p("usb"), Ok(DeviceSpec::Usb { serial: None }));
+        assert_eq!(
+            p("usb:FT12AB"),
+            Ok(DeviceSpec::Usb {
+                serial: Some("FT12AB".into())
+            })
+        );
+        let round = p("sim:fiber_km=2,seed=3").unwrap();
+        assert_eq!(p(&round.to_string()), Ok(round));
+    }
+
+    #[test]
+    fn bad_device_strings_say_what_is_wrong() {
+        let msg = |s: &str| p(s).unwrap_err().to_string();
+        assert!(msg("board").contains("unknown device \"board\""));
+        assert!(msg("sim:fiber_km=-1").contains("fiber_km=-1"));
+        assert!(msg("sim:ber=0.7").contains("<= 0.5"));
+        assert!(msg("sim:colour=red").contains("unknown option"));
+        assert!(msg("sim:seed").contains("KEY=VALUE"));
+        assert!(msg("sim:burst_len=0").contains("1..=4096"));
+        assert!(msg("serial:").contains("no path"));
+        assert!(msg("serial:/dev/x@fast").contains("baud \"fast\""));
+        assert!(msg("tcp:localhost").contains("tcp:HOST:PORT"));
+        assert!(msg("tcp:localhost:0").contains("tcp:HOST:PORT"));
+        assert!(msg("usb:").contains("usb:SERIAL"));
+    }
+}
