@@ -16,7 +16,7 @@
 //! | `0x0010` | 1 | RW | [`LOOP_CTRL`] | write a [`ctrl`] command; reads the last command written |
 //! | `0x0011` | 1 | RO | [`LOOP_STATUS`] | [`status_bits`]: mode, no loop, slot operation pending |
 //! | `0x0012` | 1 | RW | [`FILL_TIMEOUT`] | word clocks a fill waits for its marker (default [`FILL_TIMEOUT_DEFAULT`]) |
-//! | `0x0020` | 24 | RO | [`COUNTERS`] | 12 loop counters of 64 bits ([`counter`]): low word at `0x20 + 2i`, high word at `0x21 + 2i`; reading a low word latches its high word |
+//! | `0x0020` | 26 | RO | [`COUNTERS`] | 13 loop counters of 64 bits ([`counter`]): low word at `0x20 + 2i`, high word at `0x21 + 2i`; reading a low word latches its high word |
 //! | `0x0040` | 8 | RO | [`LINK`] | host link counters of 32 bits ([`link`]) |
 //! | `0x0100` | 57 | RW | [`SLOT_WR_BUF`] | slot write buffer: the 228 payload bytes of the next slot write |
 //! | `0x0139` | 1 | RW | [`SLOT_WR_SLOT`] | slot number the next commit writes |
@@ -112,12 +112,15 @@ pub mod status_bits {
     pub const RD_PENDING: u32 = 1 << 6;
     /// The slot read buffer holds a completed read.
     pub const RD_VALID: u32 = 1 << 7;
+    /// While running, nothing came back for a lap: the loop's contents are
+    /// lost (sticky until the next fill); fill and rewrite it.
+    pub const LOOP_LOST: u32 = 1 << 8;
 }
 
 /// Loop counters, 64 bits each.
 pub const COUNTERS: u32 = 0x0020;
 /// Number of loop counters.
-pub const COUNTER_COUNT: u32 = 12;
+pub const COUNTER_COUNT: u32 = 13;
 
 /// Indices of the loop counters: counter `i` is at [`counter_addr`]`(i)`.
 pub mod counter {
@@ -145,6 +148,10 @@ pub mod counter {
     pub const CLOCKS: u32 = 10;
     /// Payload words seen on the weight tap.
     pub const TAP_WORDS: u32 = 11;
+    /// Clean start-of-frame symbols inside a frame: one byte error where a
+    /// bit error made one of a data symbol, or a frame lost where a real
+    /// start came early.
+    pub const SOF_DROPS: u32 = 12;
     /// Names, by index, for tools (snake case).
     pub const NAMES: [&str; super::COUNTER_COUNT as usize] = [
         "laps",
@@ -159,6 +166,7 @@ pub mod counter {
         "frames_in_flight",
         "clocks",
         "tap_words",
+        "sof_drops",
     ];
 }
 

@@ -10,9 +10,8 @@
 //!
 //! Slot writes and reads complete before the reply (the simulated
 //! controller is driven to completion), so the pending bits never show.
-//! Not modelled: start-of-frame repairs are not brought out of the loop
-//! core, so that counter reads 0; `ctrl::IDLE` and `ctrl::MEASURE` are
-//! refused (the loop controller only knows "fill").
+//! Not modelled: `ctrl::IDLE` and `ctrl::MEASURE` are refused (the loop
+//! controller only knows "fill").
 
 use super::engine::{Backend, Refusal, SlotData};
 use super::SimOptions;
@@ -79,7 +78,8 @@ impl Backend for LoopBackend {
         c[counter::CRC_FAILURES as usize] = s.crc_failures;
         c[counter::CODE_VIOLATIONS as usize] = s.code_violations;
         c[counter::SYNC_LOSSES as usize] = s.sync_losses;
-        c[counter::SOF_REPAIRS as usize] = 0;
+        c[counter::SOF_REPAIRS as usize] = s.sof_repairs;
+        c[counter::SOF_DROPS as usize] = s.sof_drops;
         c[counter::DELAY_CLOCKS as usize] = s.delay_clocks;
         c[counter::IN_FLIGHT as usize] = s.slots;
         c[counter::CLOCKS as usize] = s.clocks;
@@ -97,6 +97,11 @@ impl Backend for LoopBackend {
             _ => status_bits::MODE_RUNNING,
         };
         mode | if s.no_loop { status_bits::NO_LOOP } else { 0 }
+            | if s.loop_lost {
+                status_bits::LOOP_LOST
+            } else {
+                0
+            }
     }
 
     fn control(&mut self, command: u32, fill_timeout: u32) -> Result<(), Refusal> {
