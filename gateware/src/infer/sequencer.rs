@@ -13,7 +13,8 @@
 //! Up to [`MAX_LAYERS`] entries, written by the host one at a time
 //! (`table_we` with `table_addr` and `table_data`), each packed as
 //! [`LayerEntry`] does it: bits 15:0 first slot, 31:16 rows (outputs, >= 1),
-//! 47:32 row stride in words (>= 1). `n_layers_in` says how many are used.
+//! 47:32 row stride in words (>= 1), 63:48 the index of the layer's row 0
+//! in the per-output parameter memory (so `w_param_out` = that + row). `n_layers_in` says how many are used.
 //! Do not write the table while `busy_out` is high.
 //!
 //! # One inference
@@ -24,7 +25,7 @@
 //! `w_valid_out`, `w_first_out` on word 0 of a row, `w_last_out` on word
 //! `S - 1`, `w_row_out` the row (output channel), `w_word_out` the word's
 //! index in the row (word `m` carries weights of inputs `2m` and `2m + 1`),
-//! `w_layer_out` the layer. `layer_done_out` comes with the last word of each
+//! `w_layer_out` the layer, `w_param_out` the row's parameter index. `layer_done_out` comes with the last word of each
 //! layer. Tap words between layers (gap slots, the leftover words of a
 //! layer's last slot, other slots) are not streamed. If any streamed word
 //! came from a frame marked bad, `bad_out` rises and stays high until the
@@ -54,12 +55,27 @@ pub struct LayerEntry {
     pub rows: u16,
     /// Row stride in words.
     pub row_words: u16,
+    /// Parameter-memory index of row 0.
+    pub param_base: u16,
 }
 
 impl LayerEntry {
     /// The 48-bit table word.
     pub fn pack(&self) -> u64 {
-        (self.first_slot as u64) | (self.rows as u64) << 16 | (self.row_words as u64) << 32
+        (self.first_slot as u64)
+            | (self.rows as u64) << 16
+            | (self.row_words as u64) << 32
+            | (self.param_base as u64) << 48
+    }
+
+    /// The entry of a 64-bit table word.
+    pub fn unpack(d: u64) -> Self {
+        LayerEntry {
+            first_slot: d as u16,
+            rows: (d >> 16) as u16,
+            row_words: (d >> 32) as u16,
+            param_base: (d >> 48) as u16,
+        }
     }
 }
 
@@ -85,7 +101,7 @@ pub struct LayerSequencer {
     /// Layer table: entry written.
     pub table_addr: Signal<In, Bits<3>>,
     /// Layer table: packed entry (see [`LayerEntry::pack`]).
-    pub table_data: Signal<In, Bits<48>>,
+    pub table_data: Signal<In, Bits<64>>,
     /// Layers in the network, 1..=8.
     pub n_layers_in: Signal<In, Bits<4>>,
     /// Strobe: start an inference.
@@ -104,6 +120,8 @@ pub struct LayerSequencer {
     pub w_word_out: Signal<Out, Bits<16>>,
     /// Layer of the word.
     pub w_layer_out: Signal<Out, Bits<3>>,
+    /// Parameter-memory index of the word's row.
+    pub w_param_out: Signal<Out, Bits<16>>,
     /// Strobe with the last word of a layer.
     pub layer_done_out: Signal<Out, Bit>,
     /// An inference is in progress.
@@ -114,7 +132,7 @@ pub struct LayerSequencer {
     pub bad_out: Signal<Out, Bit>,
 
     // (A field named `table` is a Verilog keyword: Verilator rejects it.)
-    entries: RAM<Bits<48>, 3>,
+    entries: RAM<Bits<64>, 3>,
     // State.
     busy: DFF<Bit>,
     streaming: DFF<Bit>,
@@ -131,11 +149,13 @@ pub struct LayerSequencer {
     w_row: DFF<Bits<16>>,
     w_word: DFF<Bits<16>>,
     w_layer: DFF<Bits<3>>,
+    w_param: DFF<Bits<16>>,
     layer_done: DFF<Bit>,
     // Combinational.
     e_first_slot: Signal<Local, Bits<16>>,
     e_rows: Signal<Local, Bits<16>>,
     e_row_words: Signal<Local, Bits<16>>,
+    e_param_base: Signal<Local, Bits<16>>,
     take: Signal<Local, Bit>,
     cur_word: Signal<Local, Bits<16>>,
     cur_row: Signal<Local, Bits<16>>,
@@ -169,6 +189,7 @@ impl Default for LayerSequencer {
             w_row_out: Default::default(),
             w_word_out: Default::default(),
             w_layer_out: Default::default(),
+            w_param_out: Default::default(),
             layer_done_out: Default::default(),
             busy_out: Default::default(),
             done_out: Default::default(),
@@ -188,10 +209,12 @@ impl Default for LayerSequencer {
             w_row: Default::default(),
             w_word: Default::default(),
             w_layer: Default::default(),
+            w_param: Default::default(),
             layer_done: Default::default(),
             e_first_slot: Default::default(),
             e_rows: Default::default(),
             e_row_words: Default::default(),
+            e_param_base: Default::default(),
             take: Default::default(),
             cur_word: Default::default(),
             cur_row: Default::default(),
@@ -212,7 +235,7 @@ impl Logic for LayerSequencer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, busy, streaming, layer, row, word, done, bad, w_data, w_valid, w_first,
-            w_last, w_row, w_word, w_layer, layer_done
+            w_last, w_row, w_word, w_layer, w_param, layer_done
         );
         self.entries.read_clock.next = self.clock.val();
         self.entries.write_clock.next = self.clock.val();
@@ -225,6 +248,7 @@ impl Logic for LayerSequencer {
         self.e_first_slot.next = self.entries.read_data.val().get_bits::<16>(0);
         self.e_rows.next = self.entries.read_data.val().get_bits::<16>(16);
         self.e_row_words.next = self.entries.read_data.val().get_bits::<16>(32);
+        self.e_param_base.next = self.entries.read_data.val().get_bits::<16>(48);
 
         // A tap word is taken if it continues the layer being streamed, or
         // is the first payload word of the current layer's first slot.
@@ -253,6 +277,7 @@ impl Logic for LayerSequencer {
         self.w_row.d.next = self.cur_row.val();
         self.w_word.d.next = self.cur_word.val();
         self.w_layer.d.next = self.layer.q.val();
+        self.w_param.d.next = (self.e_param_base.val() + self.cur_row.val());
         self.layer_done.d.next = (self.take.val() & self.layer_end.val());
 
         if self.take.val() {
@@ -302,6 +327,7 @@ impl Logic for LayerSequencer {
         self.w_row_out.next = self.w_row.q.val();
         self.w_word_out.next = self.w_word.q.val();
         self.w_layer_out.next = self.w_layer.q.val();
+        self.w_param_out.next = self.w_param.q.val();
         self.layer_done_out.next = self.layer_done.q.val();
         self.busy_out.next = self.busy.q.val();
         self.done_out.next = self.done.q.val();
@@ -349,6 +375,8 @@ pub struct SeqOut {
     pub word: u16,
     /// `w_layer_out`.
     pub layer: u8,
+    /// `w_param_out`.
+    pub param: u16,
     /// `layer_done_out`.
     pub layer_done: bool,
     /// `busy_out`.
@@ -409,6 +437,7 @@ impl SequencerModel {
             row: cur_row,
             word: cur_word,
             layer: self.layer,
+            param: e.param_base.wrapping_add(cur_row),
             layer_done: take && layer_end,
             ..SeqOut::default()
         };
@@ -456,11 +485,7 @@ impl SequencerModel {
         // by the read (read-before-write).
         self.entry = self.table[layer_before as usize];
         if let Some((a, d)) = i.table_write {
-            self.table[a as usize % MAX_LAYERS] = LayerEntry {
-                first_slot: d as u16,
-                rows: (d >> 16) as u16,
-                row_words: (d >> 32) as u16,
-            };
+            self.table[a as usize % MAX_LAYERS] = LayerEntry::unpack(d);
         }
         self.out = next;
         out
@@ -494,7 +519,7 @@ mod tests {
         "n_layers_in",
         "arm",
     ];
-    const OUT: [&str; 11] = [
+    const OUT: [&str; 12] = [
         "w_data_out",
         "w_valid_out",
         "w_first_out",
@@ -506,6 +531,7 @@ mod tests {
         "busy_out",
         "done_out",
         "bad_out",
+        "w_param_out",
     ];
 
     impl Dut {
@@ -549,6 +575,7 @@ mod tests {
                 busy: g(8) != 0,
                 done: g(9) != 0,
                 bad: g(10) != 0,
+                param: g(11) as u16,
             };
             m.set(p[0], 1);
             m.eval();
@@ -585,6 +612,7 @@ mod tests {
                 first_slot: pl.first_slot as u16,
                 rows: pl.outputs as u16,
                 row_words: pl.row_words as u16,
+                param_base: entries.iter().map(|e: &LayerEntry| e.rows).sum(),
             });
             places.push(pl);
         }
@@ -698,6 +726,8 @@ mod tests {
                 let o = step(i);
                 if o.valid {
                     got.push((o.layer, o.row, o.word, o.data, o.first, o.last));
+                    let e = net.entries[o.layer as usize];
+                    assert_eq!(o.param, e.param_base + o.row);
                 }
                 if let Some((k, row, w)) = owner {
                     if i.tap_start && k == next_layer && row == 0 && w == 0 {
@@ -758,6 +788,7 @@ mod tests {
                             first_slot: rng.gen_range(0..6),
                             rows: rng.gen_range(0..5),
                             row_words: rng.gen_range(0..20),
+                            param_base: rng.gen(),
                         }
                         .pack(),
                     )
