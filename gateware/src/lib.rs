@@ -30,6 +30,7 @@ pub mod fixtures;
 pub mod framing;
 pub mod line;
 pub mod loopctl;
+pub mod mac;
 pub mod model;
 pub mod phy;
 pub mod sim;
