@@ -3,4 +3,5 @@
 //! accumulators into int8 activations (arithmetic of
 //! [`fiberloop_spec::quant`]).
 
+pub mod array;
 pub mod requant;
