@@ -3,5 +3,6 @@
 //! accumulators into int8 activations (arithmetic of
 //! [`fiberloop_spec::quant`]).
 
+pub mod activations;
 pub mod array;
 pub mod requant;
