@@ -31,6 +31,7 @@ pub mod framing;
 pub mod infer;
 pub mod line;
 pub mod loopctl;
+pub mod mac;
 pub mod model;
 pub mod phy;
 pub mod sim;
