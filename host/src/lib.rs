@@ -6,4 +6,5 @@
 //! (see `fiberloop_gateware::verilator`) plus a model of the fiber spool.
 
 pub mod device;
+pub mod model;
 pub mod selftest;

@@ -583,13 +583,16 @@ mod tests {
         }
     }
 
+    /// The (layer, row, word in row) a payload word belongs to, if any.
+    type Owner = Option<(u8, u16, u16)>;
+
     /// A random network plan and the slot images it gives, with every
     /// weight word marked by (layer, row, word) so the stream can be
     /// checked independently of the model.
     struct Net {
         entries: Vec<LayerEntry>,
         /// Per slot, per payload word: Some((layer, row, word in row)).
-        owner: Vec<Vec<Option<(u8, u16, u16)>>>,
+        owner: Vec<Vec<Owner>>,
         slots: usize,
     }
 
@@ -645,7 +648,7 @@ mod tests {
         laps: usize,
         bad_slot: Option<usize>,
         rng: &mut ChaCha8Rng,
-    ) -> Vec<(SeqIn, Option<(u8, u16, u16)>)> {
+    ) -> Vec<(SeqIn, Owner)> {
         let mut v = vec![];
         let gap = rng.gen_range(0..128);
         for lap in 0..laps {
