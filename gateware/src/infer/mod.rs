@@ -2,4 +2,5 @@
 //! and the MAC array (layer sequencing), and the engine that ties the array,
 //! the activation buffers and the layer parameters together.
 
+pub mod engine;
 pub mod sequencer;
