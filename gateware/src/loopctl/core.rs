@@ -12,6 +12,11 @@
 //! `clock`, where everything else runs. In simulation both clocks are the
 //! same signal.
 //!
+//! The controller's payload tap feeds an [`InferenceEngine`] of batch
+//! [`ENGINE_BATCH`], whose host ports are brought out as `eng_*` (see there):
+//! the weights of a network live in the loop, its per-layer parameters and
+//! activations on chip.
+//!
 //! Besides the controller's ports (see [`LoopController`]), the core reports
 //! line errors: `code_errors_out` counts received symbols with a code
 //! violation or disparity error while aligned, `sync_losses_out` counts
@@ -29,6 +34,7 @@ use crate::fec::rs_encoder::RsEncoder;
 use crate::framing::crc32::FrameCrc;
 use crate::framing::frame_sync::{FrameSync, SYNC_LATENCY};
 use crate::framing::frame_tx::FrameTx;
+use crate::infer::engine::{InferenceEngine, PARAM_ADDR_BITS, PARAM_BITS};
 use crate::line::comma_align::CommaAligner;
 use crate::line::decoder::Decoder8b10b;
 use crate::line::encoder::Encoder8b10b;
@@ -43,6 +49,9 @@ pub const RX_LATENCY: u64 = 2 + 1 + 22 + SYNC_LATENCY + DECODER_LATENCY as u64 +
 /// Word clocks from the controller's `data_out` to `serdes_tx_out`: CRC
 /// insert 1, RS encoder 1, frame TX 1, 8b/10b encoder 1.
 pub const TX_LATENCY: u64 = 4;
+
+/// Batch of the core's inference engine (activation vectors held on chip).
+pub const ENGINE_BATCH: usize = 8;
 
 /// The loop core. See the module documentation.
 #[derive(LogicBlock, Default)]
@@ -136,6 +145,44 @@ pub struct LoopCore {
     pub cap_valid_out: Signal<Out, Bit>,
     /// Received frames before correction: first word.
     pub cap_start_out: Signal<Out, Bit>,
+    /// Engine: layer table write enable. See [`InferenceEngine`].
+    pub eng_table_we: Signal<In, Bit>,
+    /// Engine: layer table entry.
+    pub eng_table_addr: Signal<In, Bits<3>>,
+    /// Engine: layer table data.
+    pub eng_table_data: Signal<In, Bits<64>>,
+    /// Engine: layers in the network.
+    pub eng_n_layers: Signal<In, Bits<4>>,
+    /// Engine: parameter write enable.
+    pub eng_param_we: Signal<In, Bit>,
+    /// Engine: parameter address.
+    pub eng_param_addr: Signal<In, Bits<PARAM_ADDR_BITS>>,
+    /// Engine: parameter entry.
+    pub eng_param_data: Signal<In, Bits<PARAM_BITS>>,
+    /// Engine: input write enable.
+    pub eng_in_we: Signal<In, Bit>,
+    /// Engine: input batch row.
+    pub eng_in_row: Signal<In, Bits<4>>,
+    /// Engine: input index.
+    pub eng_in_index: Signal<In, Bits<11>>,
+    /// Engine: input value.
+    pub eng_in_data: Signal<In, Bits<8>>,
+    /// Engine: start an inference.
+    pub eng_start: Signal<In, Bit>,
+    /// Engine: output read batch row.
+    pub eng_out_row: Signal<In, Bits<4>>,
+    /// Engine: output read word address.
+    pub eng_out_word: Signal<In, Bits<10>>,
+    /// Engine: output read data (one clock later).
+    pub eng_out_data: Signal<Out, Bits<16>>,
+    /// Engine: busy.
+    pub eng_busy_out: Signal<Out, Bit>,
+    /// Engine: the last inference is done.
+    pub eng_done_out: Signal<Out, Bit>,
+    /// Engine: a weight frame of the last inference was bad.
+    pub eng_bad_out: Signal<Out, Bit>,
+    /// Engine: the array's drain overran.
+    pub eng_overrun_out: Signal<Out, Bit>,
 
     aligner: CommaAligner,
     decoder: Decoder8b10b,
@@ -148,6 +195,7 @@ pub struct LoopCore {
     rs_enc: RsEncoder,
     frame_tx: FrameTx,
     encoder: Encoder8b10b,
+    engine: InferenceEngine<ENGINE_BATCH>,
     code_errors: DFF<Bits<32>>,
     sync_losses: DFF<Bits<32>>,
     sof_repairs: DFF<Bits<32>>,
@@ -258,6 +306,33 @@ impl Logic for LoopCore {
         self.corrected_out.next = self.ctrl.corrected_out.val();
         self.uncorrectable_out.next = self.ctrl.uncorrectable_out.val();
         self.crc_fail_out.next = self.ctrl.crc_fail_out.val();
+        // ---- inference on the tap ----
+        self.engine.clock.next = self.clock.val();
+        self.engine.reset.next = self.reset.val();
+        self.engine.tap_data_in.next = self.ctrl.tap_data_out.val();
+        self.engine.tap_valid_in.next = self.ctrl.tap_valid_out.val();
+        self.engine.tap_start_in.next = self.ctrl.tap_start_out.val();
+        self.engine.tap_slot_in.next = self.ctrl.tap_slot_out.val();
+        self.engine.tap_bad_in.next = self.ctrl.tap_bad_out.val();
+        self.engine.table_we.next = self.eng_table_we.val();
+        self.engine.table_addr.next = self.eng_table_addr.val();
+        self.engine.table_data.next = self.eng_table_data.val();
+        self.engine.n_layers_in.next = self.eng_n_layers.val();
+        self.engine.param_we.next = self.eng_param_we.val();
+        self.engine.param_addr.next = self.eng_param_addr.val();
+        self.engine.param_data.next = self.eng_param_data.val();
+        self.engine.in_we.next = self.eng_in_we.val();
+        self.engine.in_row.next = self.eng_in_row.val();
+        self.engine.in_index.next = self.eng_in_index.val();
+        self.engine.in_data.next = self.eng_in_data.val();
+        self.engine.start.next = self.eng_start.val();
+        self.engine.out_row.next = self.eng_out_row.val();
+        self.engine.out_word.next = self.eng_out_word.val();
+        self.eng_out_data.next = self.engine.out_data.val();
+        self.eng_busy_out.next = self.engine.busy_out.val();
+        self.eng_done_out.next = self.engine.done_out.val();
+        self.eng_bad_out.next = self.engine.bad_out.val();
+        self.eng_overrun_out.next = self.engine.overrun_out.val();
         // ---- transmit ----
         self.crc_insert.clock.next = self.clock.val();
         self.crc_insert.insert.next = true;
@@ -322,5 +397,8 @@ mod tests {
         // LFE5UM5G-45F: 43,848 LUT4, 108 DP16KD, 72 MULT18X18D.
         assert!(r.luts() < 43_848, "{r}");
         assert!(r.brams() < 108, "{r}");
+        // With the inference engine: 2B MACs + 4 for its requantiser.
+        assert!(r.dsps() <= 72, "{r}");
+        assert_eq!(r.dsps(), 2 * ENGINE_BATCH + 4, "{r}");
     }
 }

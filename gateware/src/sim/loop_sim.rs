@@ -9,8 +9,11 @@
 //!
 //! [`LoopCore`]: crate::loopctl::core::LoopCore
 
+use crate::infer::engine::ParamEntry;
+use crate::infer::sequencer::{LayerEntry, MAX_LAYERS};
 use crate::loopctl::controller::PAYLOAD_WORDS;
-use crate::loopctl::core::LoopCore;
+use crate::loopctl::core::{LoopCore, ENGINE_BATCH};
+use crate::mac::activations::MAX_INPUTS;
 use crate::sim::fiber::{FiberConfig, FiberError, FiberSpool};
 use crate::verilator::{HarnessError, Model, Port};
 use fiberloop_spec::frame::{CODEWORD_BYTES, FRAME_WORDS};
@@ -50,6 +53,9 @@ pub enum LoopSimError {
     /// The loop is not running.
     #[error("the loop is not running (mode {0}); fill it first")]
     NotRunning(u64),
+    /// A network or batch the inference engine cannot take.
+    #[error("inference engine: {0}")]
+    Engine(String),
 }
 
 /// Counters and state of the loop, as the gateware reports them.
@@ -141,6 +147,48 @@ struct Ports {
     sync_losses: Port,
     sof_repairs: Port,
     sof_drops: Port,
+    eng_table_we: Port,
+    eng_table_addr: Port,
+    eng_table_data: Port,
+    eng_n_layers: Port,
+    eng_param_we: Port,
+    eng_param_addr: Port,
+    eng_param_data: Port,
+    eng_in_we: Port,
+    eng_in_row: Port,
+    eng_in_index: Port,
+    eng_in_data: Port,
+    eng_start: Port,
+    eng_out_row: Port,
+    eng_out_word: Port,
+    eng_out_data: Port,
+    eng_busy: Port,
+    eng_done: Port,
+    eng_bad: Port,
+    eng_overrun: Port,
+}
+
+/// One layer of a network as the inference engine holds it: its table
+/// entry (where its weights are in the loop) and its per-output parameters
+/// (loaded at `entry.param_base`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineLayer {
+    /// Layer-table entry.
+    pub entry: LayerEntry,
+    /// One entry per output row.
+    pub params: Vec<ParamEntry>,
+}
+
+/// The result of one batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchOutput {
+    /// Per input vector, the network's int8 outputs.
+    pub outputs: Vec<Vec<i8>>,
+    /// A weight frame was marked bad during the inference: do not trust the
+    /// outputs (refill the loop and run again).
+    pub bad: bool,
+    /// Word clocks from start to done.
+    pub clocks: u64,
 }
 
 /// A frame captured as it arrived (after 8b/10b decoding and frame sync,
@@ -210,6 +258,25 @@ impl LoopSim {
             sync_losses: g("sync_losses_out")?,
             sof_repairs: g("sof_repairs_out")?,
             sof_drops: g("sof_drops_out")?,
+            eng_table_we: g("eng_table_we")?,
+            eng_table_addr: g("eng_table_addr")?,
+            eng_table_data: g("eng_table_data")?,
+            eng_n_layers: g("eng_n_layers")?,
+            eng_param_we: g("eng_param_we")?,
+            eng_param_addr: g("eng_param_addr")?,
+            eng_param_data: g("eng_param_data")?,
+            eng_in_we: g("eng_in_we")?,
+            eng_in_row: g("eng_in_row")?,
+            eng_in_index: g("eng_in_index")?,
+            eng_in_data: g("eng_in_data")?,
+            eng_start: g("eng_start")?,
+            eng_out_row: g("eng_out_row")?,
+            eng_out_word: g("eng_out_word")?,
+            eng_out_data: g("eng_out_data")?,
+            eng_busy: g("eng_busy_out")?,
+            eng_done: g("eng_done_out")?,
+            eng_bad: g("eng_bad_out")?,
+            eng_overrun: g("eng_overrun_out")?,
         };
         let mut sim = LoopSim {
             m,
@@ -292,6 +359,10 @@ impl LoopSim {
         self.m.set(p.wr_arm, 0);
         self.m.set(p.rd_arm, 0);
         self.m.set(p.wr_buf_we, 0);
+        self.m.set(p.eng_table_we, 0);
+        self.m.set(p.eng_param_we, 0);
+        self.m.set(p.eng_in_we, 0);
+        self.m.set(p.eng_start, 0);
         self.clocks += 1;
     }
 
@@ -455,6 +526,136 @@ impl LoopSim {
             flags,
             lap,
             payload,
+        })
+    }
+
+    /// Loads a network into the inference engine: its layer table and the
+    /// per-output parameters (the weights are in the loop's slots, written
+    /// with [`LoopSim::write_slot`]). Refused, changing nothing, if it has
+    /// no layers or more than the engine's table holds, or the engine is
+    /// busy.
+    pub fn load_network(&mut self, layers: &[EngineLayer]) -> Result<(), LoopSimError> {
+        if layers.is_empty() || layers.len() > MAX_LAYERS {
+            return Err(LoopSimError::Engine(format!(
+                "a network has 1 to {MAX_LAYERS} layers, this one {}",
+                layers.len()
+            )));
+        }
+        for (k, l) in layers.iter().enumerate() {
+            if l.params.len() != l.entry.rows as usize {
+                return Err(LoopSimError::Engine(format!(
+                    "layer {k} has {} rows but {} parameter entries",
+                    l.entry.rows,
+                    l.params.len()
+                )));
+            }
+            let end = l.entry.param_base as usize + l.params.len();
+            if end > crate::infer::engine::PARAM_ENTRIES {
+                return Err(LoopSimError::Engine(format!(
+                    "layer {k}'s parameters end at entry {end}, the memory holds {}",
+                    crate::infer::engine::PARAM_ENTRIES
+                )));
+            }
+        }
+        if self.m.get(self.p.eng_busy) == 1 {
+            return Err(LoopSimError::Engine("busy with an inference".into()));
+        }
+        for (k, l) in layers.iter().enumerate() {
+            self.m.set(self.p.eng_table_we, 1);
+            self.m.set(self.p.eng_table_addr, k as u64);
+            self.m.set(self.p.eng_table_data, l.entry.pack());
+            self.step();
+            for (j, p) in l.params.iter().enumerate() {
+                let v = p.pack();
+                self.m.set(self.p.eng_param_we, 1);
+                self.m
+                    .set(self.p.eng_param_addr, l.entry.param_base as u64 + j as u64);
+                self.m.set_words(
+                    self.p.eng_param_data,
+                    &[v as u32, (v >> 32) as u32, (v >> 64) as u32],
+                );
+                self.step();
+            }
+        }
+        self.m.set(self.p.eng_n_layers, layers.len() as u64);
+        Ok(())
+    }
+
+    /// Runs one batch (up to the engine's batch of input vectors, all of
+    /// the network's input width) through the network loaded with
+    /// [`LoopSim::load_network`], whose weights stream from the loop, and
+    /// returns the first `outputs` outputs of each vector.
+    pub fn infer_batch(
+        &mut self,
+        inputs: &[Vec<i8>],
+        outputs: usize,
+    ) -> Result<BatchOutput, LoopSimError> {
+        let mode = self.m.get(self.p.mode);
+        if mode != 4 {
+            return Err(LoopSimError::NotRunning(mode));
+        }
+        if inputs.is_empty() || inputs.len() > ENGINE_BATCH {
+            return Err(LoopSimError::Engine(format!(
+                "a batch holds 1 to {ENGINE_BATCH} input vectors, got {}",
+                inputs.len()
+            )));
+        }
+        let width = inputs[0].len();
+        if width > MAX_INPUTS || outputs > MAX_INPUTS || inputs.iter().any(|x| x.len() != width) {
+            return Err(LoopSimError::Engine(format!(
+                "input vectors must all have the same width, at most {MAX_INPUTS}"
+            )));
+        }
+        if self.m.get(self.p.eng_busy) == 1 {
+            return Err(LoopSimError::Engine("busy with an inference".into()));
+        }
+        for (b, x) in inputs.iter().enumerate() {
+            for (i, &v) in x.iter().enumerate() {
+                self.m.set(self.p.eng_in_we, 1);
+                self.m.set(self.p.eng_in_row, b as u64);
+                self.m.set(self.p.eng_in_index, i as u64);
+                self.m.set(self.p.eng_in_data, v as u8 as u64);
+                self.step();
+            }
+        }
+        self.m.set(self.p.eng_start, 1);
+        self.step();
+        let start = self.clocks;
+        // Layer 0's first slot within a lap, the layers within the next.
+        let limit = 3 * self.op_timeout();
+        while self.m.get(self.p.eng_busy) == 1 {
+            if self.clocks - start > limit {
+                return Err(LoopSimError::Timeout("inference", limit));
+            }
+            self.step();
+        }
+        let clocks = self.clocks - start;
+        if self.m.get(self.p.eng_done) == 0 {
+            return Err(LoopSimError::Engine("the inference did not start".into()));
+        }
+        if self.m.get(self.p.eng_overrun) == 1 {
+            return Err(LoopSimError::Engine(
+                "the MAC array's drain overran: a row stride below the batch".into(),
+            ));
+        }
+        let bad = self.m.get(self.p.eng_bad) == 1;
+        let mut out = vec![vec![0i8; outputs]; inputs.len()];
+        for (b, o) in out.iter_mut().enumerate() {
+            for a in 0..outputs.div_ceil(2) {
+                self.m.set(self.p.eng_out_row, b as u64);
+                self.m.set(self.p.eng_out_word, a as u64);
+                self.step();
+                let d = self.m.get(self.p.eng_out_data) as u16;
+                o[2 * a] = d as u8 as i8;
+                if 2 * a + 1 < outputs {
+                    o[2 * a + 1] = (d >> 8) as u8 as i8;
+                }
+            }
+        }
+        Ok(BatchOutput {
+            outputs: out,
+            bad,
+            clocks,
         })
     }
 
