@@ -459,6 +459,9 @@ mod tests {
             .collect()
     }
 
+    /// (batch row, output index, accumulator).
+    type AccEntry = (usize, usize, i32);
+
     struct Dut {
         m: Model,
         p: std::collections::HashMap<&'static str, Port>,
@@ -515,7 +518,7 @@ mod tests {
         }
         /// One clock: outputs sampled before the edge are returned through
         /// `acc` (accumulator stream entries).
-        fn tick(&mut self, acc: &mut Vec<(usize, usize, i32)>) {
+        fn tick(&mut self, acc: &mut Vec<AccEntry>) {
             self.set("clock", 0);
             self.m.eval();
             if self.get("acc_valid_out") == 1 {
@@ -547,7 +550,7 @@ mod tests {
         from_slot: usize,
         bad: Option<usize>,
         rng: &mut ChaCha8Rng,
-    ) -> (Vec<(usize, usize, i32)>, Vec<Vec<i8>>, bool) {
+    ) -> (Vec<AccEntry>, Vec<Vec<i8>>, bool) {
         let mut acc = vec![];
         let mut base = 0u16;
         for (k, (l, pl)) in layers.iter().zip(places).enumerate() {
@@ -595,12 +598,12 @@ mod tests {
                 dut.set("tap_valid_in", 0);
                 dut.tick(&mut acc);
             }
-            for w in 0..SLOT_WORDS {
+            for (w, &word) in img[slot].iter().enumerate() {
                 dut.set("tap_valid_in", 1);
                 dut.set("tap_start_in", (w == 0) as u64);
                 dut.set("tap_slot_in", slot as u64);
                 dut.set("tap_bad_in", (Some(slot) == bad) as u64);
-                dut.set("tap_data_in", img[slot][w] as u64);
+                dut.set("tap_data_in", word as u64);
                 dut.tick(&mut acc);
             }
             dut.set("tap_valid_in", 0);
@@ -639,22 +642,16 @@ mod tests {
         (acc, out, dut.get("bad_out") == 1)
     }
 
-    fn check(
-        layers: &[Layer],
-        x: &[Vec<i8>],
-        acc: &[(usize, usize, i32)],
-        out: &[Vec<i8>],
-        case: usize,
-    ) {
+    fn check(layers: &[Layer], x: &[Vec<i8>], acc: &[AccEntry], out: &[Vec<i8>], case: usize) {
         let (r_acc, r_out) = reference(layers, x);
         // Accumulators come layer by layer, row by row, batch row by row.
         let mut it = acc.iter();
-        for (k, l) in layers.iter().enumerate() {
+        for (k, (l, ra)) in layers.iter().zip(&r_acc).enumerate() {
             for j in 0..l.n {
-                for b in 0..x.len() {
+                for (b, rab) in ra.iter().enumerate() {
                     let &(row, idx, v) = it.next().expect("accumulators missing");
                     assert_eq!((row, idx), (b, j), "case {case} layer {k}");
-                    assert_eq!(v, r_acc[k][b][j], "case {case} layer {k} row {j} batch {b}");
+                    assert_eq!(v, rab[j], "case {case} layer {k} row {j} batch {b}");
                 }
             }
         }
