@@ -1,0 +1,8 @@
+//! Host interface: the byte link to the host PC and the command engine of
+//! the host protocol (`fiberloop_spec::proto`) in front of the register bus.
+//!
+//! * [`uart`]: 8N1 UART receiver and transmitter.
+//!
+//! Missing: the FT245 synchronous FIFO port (USB 2.0 high speed).
+
+pub mod uart;
