@@ -79,7 +79,7 @@ mod tests {
         uut.connect_all();
         let mut m = Model::of_block(&uut).unwrap();
         let (s, d, o) = (m.p("state_in"), m.p("data_in"), m.p("state_out"));
-        let mut step = |m: &mut Model, st: u32, b: u8| {
+        let step = |m: &mut Model, st: u32, b: u8| {
             m.set(s, st as u64);
             m.set(d, b as u64);
             m.eval();

@@ -5,6 +5,7 @@
 //!
 //! Missing: the FT245 synchronous FIFO port (USB 2.0 high speed).
 
+pub mod cmd_engine;
 pub mod crc32_byte;
 pub mod region_check;
 pub mod uart;
