@@ -35,9 +35,9 @@ pub enum RxState {
 /// before hunting for the next start bit (a break gives one error, not a
 /// stream of zero bytes).
 ///
-/// Latency: the strobe comes 3 clocks after the synchronised sample point
-/// of the stop bit's middle, i.e. `2 + clocks_per_bit/2 + 9 * clocks_per_bit
-/// + 1` clocks after the falling edge of the start bit reaches `rx`.
+/// Latency: the strobe comes 3 clocks after the sample point in the stop
+/// bit's middle, i.e. `clocks_per_bit/2 + 9 * clocks_per_bit + 3` clocks
+/// after the falling edge of the start bit reaches `rx`.
 /// Throughput: one byte per 10 bit times (back-to-back bytes accepted: the
 /// receiver hunts again from the middle of the stop bit). Tolerance: the
 /// sample of the stop bit falls inside it for a baud mismatch below about
@@ -439,7 +439,7 @@ mod tests {
             t = serialize_byte(&mut line, t, bit_time, b);
             bytes.push(b);
         }
-        line.extend(std::iter::repeat(true).take(30 * bit_time as usize));
+        line.extend(std::iter::repeat_n(true, 30 * bit_time as usize));
         (line, bytes)
     }
 
@@ -509,17 +509,17 @@ mod tests {
             }
             line.push(level);
         }
-        line.extend(std::iter::repeat(true).take(200));
+        line.extend(std::iter::repeat_n(true, 200));
         let mut t = line.len() as f64;
         t = serialize_byte(&mut line, t, cpb as f64, 0x5A);
         let stop = line.len() - cpb as usize;
         for l in &mut line[stop..] {
             *l = false;
         }
-        line.extend(std::iter::repeat(false).take(100));
-        line.extend(std::iter::repeat(true).take(100));
+        line.extend(std::iter::repeat_n(false, 100));
+        line.extend(std::iter::repeat_n(true, 100));
         let _ = serialize_byte(&mut line, t + 300.0, cpb as f64, 0xA5);
-        line.extend(std::iter::repeat(true).take(100));
+        line.extend(std::iter::repeat_n(true, 100));
         let (got, errors) = run_rx(&mut m, cpb, &line);
         assert!(errors > 1, "noise gives framing errors");
         assert_eq!(got.last(), Some(&0xA5));
