@@ -9,3 +9,4 @@ pub mod cmd_engine;
 pub mod crc32_byte;
 pub mod region_check;
 pub mod uart;
+pub mod uart_bridge;
