@@ -730,6 +730,23 @@ pub struct EngineModel {
     pub bus: Vec<BusOp>,
     /// Retried WRITEs answered from memory.
     pub replays: u64,
+    /// Event counts, as the strobes of [`CmdEngine`].
+    pub counts: EventCounts,
+}
+
+/// Counts of the engine's events (its `*_out` strobes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    /// Frames dropped, header check failed.
+    pub header_crc: u64,
+    /// Frames dropped, payload check failed.
+    pub payload_crc: u64,
+    /// Partial frames dropped by the timeout.
+    pub timeouts: u64,
+    /// WRITEs answered from memory.
+    pub replays: u64,
+    /// Requests executed (OK).
+    pub executed: u64,
 }
 
 impl EngineModel {
@@ -744,15 +761,30 @@ impl EngineModel {
             mem,
             bus: Vec::new(),
             replays: 0,
+            counts: EventCounts::default(),
+        }
+    }
+
+    /// Time passes to clock `now` without a byte (drops a timed-out
+    /// partial frame).
+    pub fn poll(&mut self, now: u64) {
+        if self.parser.poll(now).is_some() {
+            self.counts.timeouts += 1;
         }
     }
 
     /// Receives byte `b` in clock `now`; appends the reply bytes to `out`.
     pub fn push(&mut self, b: u8, now: u64, out: &mut Vec<u8>) {
-        use fiberloop_spec::proto::Event;
-        if let Some(Event::Frame(h)) = self.parser.push(b, now) {
-            let payload = self.parser.payload().to_vec();
-            self.execute(h, &payload, out);
+        use fiberloop_spec::proto::{DropReason, Event};
+        match self.parser.push(b, now) {
+            Some(Event::Frame(h)) => {
+                let payload = self.parser.payload().to_vec();
+                self.execute(h, &payload, out);
+            }
+            Some(Event::Dropped(DropReason::HeaderCrc)) => self.counts.header_crc += 1,
+            Some(Event::Dropped(DropReason::PayloadCrc(_))) => self.counts.payload_crc += 1,
+            Some(Event::Dropped(DropReason::Timeout)) => self.counts.timeouts += 1,
+            _ => {}
         }
     }
 
@@ -786,6 +818,7 @@ impl EngineModel {
             {
                 if seq == h.seq && hc == header_check && pc == payload_check {
                     self.replays += 1;
+                    self.counts.replays += 1;
                     reply(status::OK, a, &[], out);
                     return;
                 }
@@ -827,6 +860,7 @@ impl EngineModel {
             _ => return reply(status::BAD_COMMAND, h.addr, &[], out),
         }
         reply(status::OK, h.addr, &data, out);
+        self.counts.executed += 1;
         self.last = Some(Last {
             seq: h.seq,
             header_check,
@@ -860,6 +894,8 @@ mod tests {
     struct Bench {
         m: Model,
         p: [Port; 12],
+        ev: [Port; 5],
+        counts: EventCounts,
         rng: ChaCha8Rng,
         clock: u64,
         mem: Vec<u32>,
@@ -890,9 +926,19 @@ mod tests {
                 "overrun_out",
             ]
             .map(|n| m.p(n));
+            let ev = [
+                "header_crc_drop_out",
+                "payload_crc_drop_out",
+                "timeout_drop_out",
+                "replay_out",
+                "executed_out",
+            ]
+            .map(|n| m.p(n));
             Bench {
                 m,
                 p,
+                ev,
+                counts: EventCounts::default(),
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 clock: 0,
                 mem,
@@ -937,6 +983,12 @@ mod tests {
                 self.rd = Some(a);
             }
             self.overruns += (self.m.get(ovr) != 0) as u64;
+            let e = self.ev.map(|p| (self.m.get(p) != 0) as u64);
+            self.counts.header_crc += e[0];
+            self.counts.payload_crc += e[1];
+            self.counts.timeouts += e[2];
+            self.counts.replays += e[3];
+            self.counts.executed += e[4];
             self.m.set(clk, 1);
             self.m.eval();
             self.clock += 1;
@@ -1195,6 +1247,10 @@ mod tests {
         assert_eq!(b.out, expect, "no stray reply bytes");
         assert_eq!(b.mem, model.mem);
         assert_eq!(b.overruns, 0);
+        model.poll(b.clock);
+        assert_eq!(b.counts, model.counts, "event strobes");
+        println!("{:?}", b.counts);
+        assert!(b.counts.timeouts > 50 && b.counts.header_crc > 50 && b.counts.payload_crc > 20);
         println!(
             "{} clocks, {} reply bytes, {} bus ops, {} replays, items {kinds:?}",
             b.clock,
