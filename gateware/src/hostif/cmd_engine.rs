@@ -89,13 +89,15 @@ pub enum ExecState {
 /// clock with both high; `valid_out` stays high and `data_out` stable until
 /// then.
 ///
-/// Latency: from the last request byte, a reply header starts 3 clocks
-/// later (+ `len` clocks of address check for READ, + `3 len` for WRITE);
+/// Latency: the first reply byte is on `data_out` 4 clocks after the clock
+/// of the last request byte, plus `len` clocks of address check for READ,
+/// plus `3 len` for WRITE (check, then 2 clocks per word written);
 /// read words cost 2 clocks plus 4 output transfers each. Throughput: the
-/// receiver takes a byte every clock. A request whose frame completes while the previous one is still
-/// executing or being answered is dropped (`overrun_out`), and a WRITE
-/// payload received during the execution of a WRITE may overwrite the
-/// buffer: the host must wait for each reply (as the protocol's host does).
+/// receiver takes a byte every clock. A request whose frame completes
+/// while the previous one is still executing or being answered is dropped
+/// (`overrun_out`), and a WRITE payload received during the execution of a
+/// WRITE may overwrite the buffer: the host must wait for each reply (as
+/// the protocol's host does).
 /// Reset: none; power-up state is hunting with nothing remembered.
 #[derive(LogicBlock)]
 pub struct CmdEngine {
@@ -1260,6 +1262,47 @@ mod tests {
         );
         assert!(model.replays > 20, "retries exercised");
         assert!(b.clock > 100_000);
+    }
+
+    #[test]
+    fn reply_latency_is_as_documented() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0xC0DE_0003);
+        let mem = initial_mem(&mut rng);
+        let mut b = Bench::new(0xC0DE_0004, mem.clone());
+        let mut model = EngineModel::new(TIMEOUT, mem);
+        b.ready_p = 1.0;
+        let cases = [
+            (cmd::PING, 0, 0, 4),
+            (cmd::READ, regs::SCRATCH, 3, 4 + 3),
+            (cmd::WRITE, regs::SCRATCH, 5, 4 + 15),
+            (cmd::READ, regs::PARAM_MEM, 1000, 4 + 1000),
+            (cmd::WRITE, regs::ID, 2, 4 + 1), // BAD_ADDRESS at the first word
+            (0x55, 0, 0, 4),                  // BAD_COMMAND
+        ];
+        let mut expect = Vec::new();
+        for (i, &(code, addr, len, latency)) in cases.iter().enumerate() {
+            let h = Header {
+                seq: i as u8,
+                code,
+                addr,
+                len,
+            };
+            let n = h.payload_words(Direction::Request).unwrap_or(0);
+            let f = frame(h, &vec![0xA5; 4 * n]);
+            for &x in &f {
+                model.push(x, b.clock, &mut expect);
+                b.cycle(Some(x));
+            }
+            let last = b.clock - 1;
+            let before = b.out.len();
+            while b.out.len() == before {
+                b.cycle(None);
+                assert!(b.clock < last + 10_000);
+            }
+            assert_eq!(b.clock - 1 - last, latency, "case {i}");
+            wait_reply(&mut b, &expect, i);
+            assert_eq!(b.out, expect);
+        }
     }
 
     #[test]

@@ -37,6 +37,18 @@ pub struct UartCommandPort {
     pub bus_rdata: Signal<In, Bits<32>>,
     /// Strobe: a received byte had a bad stop bit and was dropped.
     pub framing_error_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a frame was dropped, header check failed.
+    pub header_crc_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a frame was dropped, payload check failed.
+    pub payload_crc_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a partial frame was dropped by the timeout.
+    pub timeout_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a retried WRITE was answered from memory.
+    pub replay_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a request was executed (OK).
+    pub executed_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a checked frame was lost, the engine was busy.
+    pub overrun_out: Signal<Out, Bit>,
     uart_rx: UartRx,
     engine: CmdEngine,
     uart_tx: UartTx,
@@ -60,6 +72,12 @@ impl UartCommandPort {
             bus_re: Default::default(),
             bus_rdata: Default::default(),
             framing_error_out: Default::default(),
+            header_crc_drop_out: Default::default(),
+            payload_crc_drop_out: Default::default(),
+            timeout_drop_out: Default::default(),
+            replay_out: Default::default(),
+            executed_out: Default::default(),
+            overrun_out: Default::default(),
             uart_rx: UartRx::new(clocks_per_bit),
             engine: CmdEngine::new(timeout_clocks),
             uart_tx: UartTx::new(clocks_per_bit),
@@ -86,6 +104,12 @@ impl Logic for UartCommandPort {
         self.bus_re.next = self.engine.bus_re.val();
         self.engine.bus_rdata.next = self.bus_rdata.val();
         self.framing_error_out.next = self.uart_rx.framing_error_out.val();
+        self.header_crc_drop_out.next = self.engine.header_crc_drop_out.val();
+        self.payload_crc_drop_out.next = self.engine.payload_crc_drop_out.val();
+        self.timeout_drop_out.next = self.engine.timeout_drop_out.val();
+        self.replay_out.next = self.engine.replay_out.val();
+        self.executed_out.next = self.engine.executed_out.val();
+        self.overrun_out.next = self.engine.overrun_out.val();
     }
 }
 
