@@ -36,14 +36,20 @@ pub enum ExecState {
     WrRead,
     /// WRITE: the word goes out on the bus.
     WrBus,
+    /// WRITE: the bus status of the word.
+    WrAck,
     /// Load the reply header fields.
     HdrLoad,
     /// Reply header bytes.
     Hdr,
     /// READ/PING: bus read strobe.
     RdReq,
-    /// READ/PING: bus read data arrives.
-    RdWait,
+    /// READ/PING: bus read data and status arrive; the word goes to the RAM.
+    RdAck,
+    /// Reply payload: RAM read address.
+    RamRd,
+    /// Reply payload: RAM data into the output shift register.
+    RdLoad,
     /// READ/PING: the 4 bytes of the word.
     RdBytes,
     /// The 4 reply payload check bytes.
@@ -54,8 +60,8 @@ pub enum ExecState {
 
 /// The command engine of the host protocol: byte stream in, byte stream
 /// out, register bus out. Behaves byte for byte as the host-side model
-/// (`host/src/device/engine.rs`) on a register file that never refuses a
-/// value.
+/// (`host/src/device/engine.rs`); its transaction-level model here is
+/// [`EngineModel`].
 ///
 /// **Receiver** (always running, one byte per clock at most): the
 /// `Parser` state machine of `fiberloop_spec::proto` (sync hunt, `SYNC0`
@@ -69,30 +75,39 @@ pub enum ExecState {
 ///
 /// **Executor**, for each checked frame: a WRITE with the sequence number,
 /// header check and payload check of the last executed request, if that was
-/// a WRITE, is answered with the remembered reply (OK) and not executed;
+/// a WRITE, is answered with the remembered reply and not executed;
 /// otherwise command and length checks (BAD_COMMAND, BAD_LENGTH), then the
 /// whole burst is checked word by word against the register map
 /// ([`RegionCheck`], 1 clock per word, no bus activity: BAD_ADDRESS with the
-/// first offending word), then a WRITE is executed (2 clocks per word) and
-/// acknowledged, a READ or PING answered with the words read (PING reads
-/// `regs::IDENT`.. 4 words). Executed requests (OK) are remembered.
+/// first offending word), then a WRITE is executed word by word (3 clocks
+/// per word) and acknowledged; a READ or PING reads its words into the
+/// buffer RAM (2 clocks per word; PING reads the 4 words from
+/// `regs::IDENT`), then answers with them. A word the bus refuses
+/// (`bus_status_in`) stops the burst: the reply carries that status and
+/// that word's address, no payload; the words before stay written. Requests
+/// answered OK, BAD_VALUE or FAULT count as executed and are remembered
+/// (BUSY and the check errors are not).
 ///
 /// **Bus timing contract**: `bus_we` is a one-clock strobe with `bus_addr`
 /// and `bus_wdata`; `bus_re` is a one-clock strobe with `bus_addr`, and the
-/// bus must present the word on `bus_rdata` in the next clock (sampled
-/// there, ignored otherwise). Strobes are at least one clock apart; words go
-/// in burst order; every strobe is for a word the register map allows
-/// (RW for writes, RO/RW for reads). The bus cannot refuse (no
-/// BUSY/BAD_VALUE/FAULT path yet).
+/// bus must present the word on `bus_rdata` in the next clock. After every
+/// strobe, in the next clock, the bus answers on `bus_status_in`: 0 (OK) or
+/// a refusal (`status::BUSY`, `BAD_VALUE`, `FAULT`); a refused write must
+/// have no effect. `bus_rdata` and `bus_status_in` are ignored in other
+/// clocks. Strobes are at least one clock apart (writes: every 3rd clock,
+/// reads: every 2nd); words go in burst order; every strobe is for a word
+/// the register map allows (RW for writes, RO/RW for reads). PING ignores
+/// the status of its reads.
 ///
 /// **Output**: `data_out`/`valid_out` with `ready_in`; a byte moves in a
 /// clock with both high; `valid_out` stays high and `data_out` stable until
 /// then.
 ///
 /// Latency: the first reply byte is on `data_out` 4 clocks after the clock
-/// of the last request byte, plus `len` clocks of address check for READ,
-/// plus `3 len` for WRITE (check, then 2 clocks per word written);
-/// read words cost 2 clocks plus 4 output transfers each. Throughput: the
+/// of the last request byte, plus `3 len` for READ (address check, then 2
+/// clocks per word read into the buffer RAM), `4 len` for WRITE (check,
+/// then 3 clocks per word written), 8 for PING; each reply payload word
+/// then costs 2 clocks plus 4 output transfers. Throughput: the
 /// receiver takes a byte every clock. A request whose frame completes
 /// while the previous one is still executing or being answered is dropped
 /// (`overrun_out`), and a WRITE payload received during the execution of a
@@ -123,6 +138,10 @@ pub struct CmdEngine {
     pub bus_re: Signal<Out, Bit>,
     /// Register bus: read data, the clock after `bus_re`.
     pub bus_rdata: Signal<In, Bits<32>>,
+    /// Register bus: status of the access strobed in the previous clock
+    /// (`bus_we` or `bus_re`): `status::OK` (0), or the refusal
+    /// `status::BUSY`, `BAD_VALUE` or `FAULT`. Sampled only then.
+    pub bus_status_in: Signal<In, Bits<8>>,
     /// Strobe: a frame was dropped, header check failed.
     pub header_crc_drop_out: Signal<Out, Bit>,
     /// Strobe: a frame was dropped, payload check failed.
@@ -185,6 +204,7 @@ pub struct CmdEngine {
     last_hcheck: DFF<Bits<32>>,
     last_pcheck: DFF<Bits<32>>,
     last_addr: DFF<Bits<32>>,
+    last_status: DFF<Bits<8>>,
     replay_q: DFF<Bit>,
     executed_q: DFF<Bit>,
     // Constants.
@@ -200,6 +220,8 @@ pub struct CmdEngine {
     st_bad_command: Constant<Bits<8>>,
     st_bad_address: Constant<Bits<8>>,
     st_bad_length: Constant<Bits<8>>,
+    st_bad_value: Constant<Bits<8>>,
+    st_fault: Constant<Bits<8>>,
     max_burst: Constant<Bits<16>>,
     ident: Constant<Bits<32>>,
     ident_m1: Constant<Bits<16>>,
@@ -224,6 +246,7 @@ impl CmdEngine {
             bus_we: Default::default(),
             bus_re: Default::default(),
             bus_rdata: Default::default(),
+            bus_status_in: Default::default(),
             header_crc_drop_out: Default::default(),
             payload_crc_drop_out: Default::default(),
             timeout_drop_out: Default::default(),
@@ -277,6 +300,7 @@ impl CmdEngine {
             last_hcheck: Default::default(),
             last_pcheck: Default::default(),
             last_addr: Default::default(),
+            last_status: Default::default(),
             replay_q: Default::default(),
             executed_q: Default::default(),
             timeout: Constant::new((timeout_clocks as u64).to_bits()),
@@ -291,6 +315,8 @@ impl CmdEngine {
             st_bad_command: k8(status::BAD_COMMAND),
             st_bad_address: k8(status::BAD_ADDRESS),
             st_bad_length: k8(status::BAD_LENGTH),
+            st_bad_value: k8(status::BAD_VALUE),
+            st_fault: k8(status::FAULT),
             max_burst: Constant::new((MAX_BURST_WORDS as u64).to_bits()),
             ident: Constant::new((regs::IDENT as u64).to_bits()),
             ident_m1: Constant::new(((fiberloop_spec::proto::IDENT_WORDS - 1) as u64).to_bits()),
@@ -348,6 +374,7 @@ impl Logic for CmdEngine {
             last_hcheck,
             last_pcheck,
             last_addr,
+            last_status,
             replay_q,
             executed_q
         );
@@ -524,6 +551,7 @@ impl Logic for CmdEngine {
                     && (self.ex_pcheck.q.val() == self.last_pcheck.q.val())
                 {
                     self.rep_addr.d.next = self.last_addr.q.val();
+                    self.rep_status.d.next = self.last_status.q.val();
                     self.replay_q.d.next = true;
                 } else if (self.ex_code.q.val() == self.cmd_ping.val()) {
                     if (self.ex_len.q.val() != 0) {
@@ -531,8 +559,7 @@ impl Logic for CmdEngine {
                     } else {
                         self.ptr.d.next = self.ident.val();
                         self.lenm1.d.next = self.ident_m1.val();
-                        self.rep_len.d.next = self.ident_words.val();
-                        self.executed.d.next = true;
+                        self.ex_state.d.next = ExecState::RdReq;
                     }
                 } else if (self.ex_code.q.val() == self.cmd_read.val())
                     || (self.ex_code.q.val() == self.cmd_write.val())
@@ -561,9 +588,7 @@ impl Logic for CmdEngine {
                     if (self.ex_code.q.val() == self.cmd_write.val()) {
                         self.ex_state.d.next = ExecState::WrRead;
                     } else {
-                        self.rep_len.d.next = self.ex_len.q.val();
-                        self.executed.d.next = true;
-                        self.ex_state.d.next = ExecState::HdrLoad;
+                        self.ex_state.d.next = ExecState::RdReq;
                     }
                 } else {
                     self.ptr.d.next = self.ptr.q.val() + 1;
@@ -575,11 +600,21 @@ impl Logic for CmdEngine {
             }
             ExecState::WrBus => {
                 self.bus_we.next = true;
+                self.ex_state.d.next = ExecState::WrAck;
+            }
+            ExecState::WrAck => {
                 self.ptr.d.next = self.ptr.q.val() + 1;
                 self.cnt.d.next = self.cnt.q.val() + 1;
                 self.ex_state.d.next = ExecState::WrRead;
-                if (self.cnt.q.val() == self.lenm1.q.val()) {
-                    self.ptr.d.next = self.ex_addr.q.val();
+                if (self.bus_status_in.val() != self.st_ok.val()) {
+                    // Refused: the burst stops here, the words before stay.
+                    self.ptr.d.next = self.ptr.q.val();
+                    self.rep_status.d.next = self.bus_status_in.val();
+                    self.rep_addr.d.next = self.ptr.q.val();
+                    self.executed.d.next = (self.bus_status_in.val() == self.st_bad_value.val())
+                        || (self.bus_status_in.val() == self.st_fault.val());
+                    self.ex_state.d.next = ExecState::HdrLoad;
+                } else if (self.cnt.q.val() == self.lenm1.q.val()) {
                     self.executed.d.next = true;
                     self.ex_state.d.next = ExecState::HdrLoad;
                 }
@@ -614,7 +649,7 @@ impl Logic for CmdEngine {
                     if (self.out_idx.q.val() == 13) {
                         self.tx_crc.d.next = self.crc_init.val();
                         if (self.rep_len.q.val() != 0) {
-                            self.ex_state.d.next = ExecState::RdReq;
+                            self.ex_state.d.next = ExecState::RamRd;
                         } else {
                             self.ex_state.d.next = ExecState::Done;
                         }
@@ -623,10 +658,37 @@ impl Logic for CmdEngine {
             }
             ExecState::RdReq => {
                 self.bus_re.next = true;
-                self.ex_state.d.next = ExecState::RdWait;
+                self.ex_state.d.next = ExecState::RdAck;
             }
-            ExecState::RdWait => {
-                self.out_sr.d.next = bit_cast::<64, 32>(self.bus_rdata.val());
+            ExecState::RdAck => {
+                // The words are read into the RAM first: a refusal can still
+                // change the reply header. PING ignores the status.
+                self.pay_ram.write_address.next = self.cnt.q.val().get_bits::<10>(0);
+                self.pay_ram.write_data.next = self.bus_rdata.val();
+                self.pay_ram.write_enable.next = true;
+                self.ptr.d.next = self.ptr.q.val() + 1;
+                self.cnt.d.next = self.cnt.q.val() + 1;
+                self.ex_state.d.next = ExecState::RdReq;
+                if (self.bus_status_in.val() != self.st_ok.val())
+                    && (self.ex_code.q.val() != self.cmd_ping.val())
+                {
+                    self.pay_ram.write_enable.next = false;
+                    self.rep_status.d.next = self.bus_status_in.val();
+                    self.rep_addr.d.next = self.ptr.q.val();
+                    self.executed.d.next = (self.bus_status_in.val() == self.st_bad_value.val())
+                        || (self.bus_status_in.val() == self.st_fault.val());
+                    self.ex_state.d.next = ExecState::HdrLoad;
+                } else if (self.cnt.q.val() == self.lenm1.q.val()) {
+                    self.executed.d.next = true;
+                    self.rep_len.d.next = self.lenm1.q.val() + 1;
+                    self.ex_state.d.next = ExecState::HdrLoad;
+                }
+            }
+            ExecState::RamRd => {
+                self.ex_state.d.next = ExecState::RdLoad;
+            }
+            ExecState::RdLoad => {
+                self.out_sr.d.next = bit_cast::<64, 32>(self.pay_ram.read_data.val());
                 self.byte_i.d.next = 0.into();
                 self.ex_state.d.next = ExecState::RdBytes;
             }
@@ -637,12 +699,11 @@ impl Logic for CmdEngine {
                     self.out_sr.d.next = self.out_sr.q.val() >> 8;
                     self.byte_i.d.next = self.byte_i.q.val() + 1;
                     if (self.byte_i.q.val() == 3) {
-                        self.ptr.d.next = self.ptr.q.val() + 1;
                         self.cnt.d.next = self.cnt.q.val() + 1;
                         if (self.cnt.q.val() == self.lenm1.q.val()) {
                             self.ex_state.d.next = ExecState::CrcOut;
                         } else {
-                            self.ex_state.d.next = ExecState::RdReq;
+                            self.ex_state.d.next = ExecState::RamRd;
                         }
                     }
                 }
@@ -666,7 +727,8 @@ impl Logic for CmdEngine {
                     self.last_seq.d.next = self.ex_seq.q.val();
                     self.last_hcheck.d.next = self.ex_hcheck.q.val();
                     self.last_pcheck.d.next = self.ex_pcheck.q.val();
-                    self.last_addr.d.next = self.ex_addr.q.val();
+                    self.last_addr.d.next = self.rep_addr.q.val();
+                    self.last_status.d.next = self.rep_status.q.val();
                 }
                 self.ex_state.d.next = ExecState::Idle;
                 // A frame checked in this very clock is taken too.
@@ -715,14 +777,16 @@ struct Last {
     seq: u8,
     header_check: u32,
     payload_check: u32,
-    write_addr: Option<u32>,
+    /// A WRITE's reply status and address.
+    write_status: Option<(u8, u32)>,
 }
 
 /// Transaction-level reference model of [`CmdEngine`], on
 /// `fiberloop_spec::proto::Parser`, `encode` and `regs::check_burst`, with
 /// the semantics of the host-side engine model (`host/src/device/engine.rs`)
-/// for a register file that accepts every value: a plain memory `mem` of
-/// words behind the bus. Time is in clocks (the clock of each byte).
+/// for a register file given as a plain memory `mem` of words behind the
+/// bus and a [`BusStatusFn`] telling which accesses it refuses. Time is in
+/// clocks (the clock of each byte).
 pub struct EngineModel {
     parser: fiberloop_spec::proto::Parser,
     last: Option<Last>,
@@ -730,11 +794,21 @@ pub struct EngineModel {
     pub mem: Vec<u32>,
     /// Every bus operation issued, in order.
     pub bus: Vec<BusOp>,
+    /// Which accesses the register file refuses.
+    pub status_fn: BusStatusFn,
+    /// Bursts stopped by a refusal, by status code.
+    pub refusals: [u64; 8],
     /// Retried WRITEs answered from memory.
     pub replays: u64,
     /// Event counts, as the strobes of [`CmdEngine`].
     pub counts: EventCounts,
 }
+
+/// The register file's answer to an access: `(mem, addr, Some(value))` for
+/// a write, `(mem, addr, None)` for a read; returns the bus status
+/// (`status::OK`, or `BUSY` / `BAD_VALUE` / `FAULT`). A refused write does
+/// not change `mem`.
+pub type BusStatusFn = fn(&[u32], u32, Option<u32>) -> u8;
 
 /// Counts of the engine's events (its `*_out` strobes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -753,7 +827,7 @@ pub struct EventCounts {
 
 impl EngineModel {
     /// A model of `CmdEngine::new(timeout_clocks)` in front of `mem`.
-    pub fn new(timeout_clocks: u32, mem: Vec<u32>) -> Self {
+    pub fn new(timeout_clocks: u32, mem: Vec<u32>, status_fn: BusStatusFn) -> Self {
         Self {
             parser: fiberloop_spec::proto::Parser::new(
                 fiberloop_spec::proto::Direction::Request,
@@ -762,6 +836,8 @@ impl EngineModel {
             last: None,
             mem,
             bus: Vec::new(),
+            status_fn,
+            refusals: [0; 8],
             replays: 0,
             counts: EventCounts::default(),
         }
@@ -815,13 +891,13 @@ impl EngineModel {
                 seq,
                 header_check: hc,
                 payload_check: pc,
-                write_addr: Some(a),
+                write_status: Some((st, a)),
             }) = self.last
             {
                 if seq == h.seq && hc == header_check && pc == payload_check {
                     self.replays += 1;
                     self.counts.replays += 1;
-                    reply(status::OK, a, &[], out);
+                    reply(st, a, &[], out);
                     return;
                 }
             }
@@ -833,6 +909,7 @@ impl EngineModel {
                 if len != 0 {
                     return reply(status::BAD_LENGTH, h.addr, &[], out);
                 }
+                // The identification words are read, whatever the status.
                 for a in 0..fiberloop_spec::proto::IDENT_WORDS as u32 {
                     self.bus.push(BusOp::Read(regs::IDENT + a));
                     data.push(self.mem[(regs::IDENT + a) as usize]);
@@ -848,14 +925,34 @@ impl EngineModel {
                 }
                 for i in 0..len {
                     let a = h.addr + i as u32;
-                    if write {
+                    let v = if write {
                         let w = &payload[4 * i..4 * i + 4];
                         let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                         self.bus.push(BusOp::Write(a, v));
-                        self.mem[a as usize] = v;
+                        Some(v)
                     } else {
                         self.bus.push(BusOp::Read(a));
-                        data.push(self.mem[a as usize]);
+                        None
+                    };
+                    let st = (self.status_fn)(&self.mem, a, v);
+                    if st != status::OK {
+                        self.refusals[st as usize & 7] += 1;
+                        // Stop there; BAD_VALUE and FAULT count as executed.
+                        reply(st, a, &[], out);
+                        if matches!(st, status::BAD_VALUE | status::FAULT) {
+                            self.counts.executed += 1;
+                            self.last = Some(Last {
+                                seq: h.seq,
+                                header_check,
+                                payload_check,
+                                write_status: write.then_some((st, a)),
+                            });
+                        }
+                        return;
+                    }
+                    match v {
+                        Some(v) => self.mem[a as usize] = v,
+                        None => data.push(self.mem[a as usize]),
                     }
                 }
             }
@@ -867,7 +964,7 @@ impl EngineModel {
             seq: h.seq,
             header_check,
             payload_check,
-            write_addr: (h.code == cmd::WRITE).then_some(h.addr),
+            write_status: (h.code == cmd::WRITE).then_some((status::OK, h.addr)),
         });
     }
 }
@@ -892,10 +989,26 @@ mod tests {
         mem
     }
 
+    /// The test's register file: scratch words 0..=4 are BUSY (reads and
+    /// writes) while scratch word 7 has its two low bits set; scratch word 5
+    /// refuses values with low bits 01 (BAD_VALUE), word 6 values with low
+    /// bits 00 (FAULT); LOOP_CTRL refuses values above 3 (BAD_VALUE).
+    fn test_status(mem: &[u32], a: u32, v: Option<u32>) -> u8 {
+        let s = regs::SCRATCH;
+        match v {
+            _ if (s..s + 5).contains(&a) && mem[(s + 7) as usize] & 3 == 3 => status::BUSY,
+            Some(v) if a == s + 5 && v & 3 == 1 => status::BAD_VALUE,
+            Some(v) if a == s + 6 && v & 3 == 0 => status::FAULT,
+            Some(v) if a == regs::LOOP_CTRL && v > 3 => status::BAD_VALUE,
+            _ => status::OK,
+        }
+    }
+
     /// The Verilated engine with a memory on its bus.
     struct Bench {
         m: Model,
-        p: [Port; 12],
+        p: [Port; 13],
+        st: u8,
         ev: [Port; 5],
         counts: EventCounts,
         rng: ChaCha8Rng,
@@ -926,6 +1039,7 @@ mod tests {
                 "bus_we",
                 "bus_re",
                 "overrun_out",
+                "bus_status_in",
             ]
             .map(|n| m.p(n));
             let ev = [
@@ -940,6 +1054,7 @@ mod tests {
                 m,
                 p,
                 ev,
+                st: 0,
                 counts: EventCounts::default(),
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 clock: 0,
@@ -954,7 +1069,7 @@ mod tests {
 
         /// One clock, with a request byte or none.
         fn cycle(&mut self, byte: Option<u8>) {
-            let [clk, din, vin, rdy, rdata, dout, vout, addr, wdata, we, re, ovr] = self.p;
+            let [clk, din, vin, rdy, rdata, dout, vout, addr, wdata, we, re, ovr, bst] = self.p;
             let ready = self.rng.gen_bool(self.ready_p);
             let rdv = match self.rd.take() {
                 Some(a) => self.mem[a as usize],
@@ -966,6 +1081,8 @@ mod tests {
             self.m.set(vin, byte.is_some() as u64);
             self.m.set(rdy, ready as u64);
             self.m.set(rdata, rdv as u64);
+            self.m
+                .set(bst, std::mem::replace(&mut self.st, self.rng.gen()) as u64);
             self.m.eval();
             if self.m.get(vout) != 0 && ready {
                 self.out.push(self.m.get(dout) as u8);
@@ -976,12 +1093,16 @@ mod tests {
             if w {
                 assert!((a as usize) < MEM_WORDS, "write outside the map: 0x{a:x}");
                 let v = self.m.get(wdata) as u32;
-                self.mem[a as usize] = v;
+                self.st = test_status(&self.mem, a, Some(v));
+                if self.st == status::OK {
+                    self.mem[a as usize] = v;
+                }
                 self.bus.push(BusOp::Write(a, v));
             }
             if r {
                 assert!((a as usize) < MEM_WORDS, "read outside the map: 0x{a:x}");
                 self.bus.push(BusOp::Read(a));
+                self.st = test_status(&self.mem, a, None);
                 self.rd = Some(a);
             }
             self.overruns += (self.m.get(ovr) != 0) as u64;
@@ -1077,7 +1198,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(0xC0DE_0001);
         let mem = initial_mem(&mut rng);
         let mut b = Bench::new(0xC0DE_0002, mem.clone());
-        let mut model = EngineModel::new(TIMEOUT, mem);
+        let mut model = EngineModel::new(TIMEOUT, mem, test_status);
         let mut expect = Vec::new();
         let mut seq = 0u8;
         let mut prev: Vec<u8> = Vec::new();
@@ -1144,12 +1265,15 @@ mod tests {
                         (prev.clone(), Kind::Good)
                     } else {
                         seq = seq.wrapping_add(1);
+                        let off = rng.gen_range(0..8);
                         let h = Header {
                             seq,
                             code: cmd::WRITE,
-                            addr: [regs::SCRATCH, regs::PARAM_MEM + rng.gen_range(0..4000)]
-                                [rng.gen_range(0..2)],
-                            len: rng.gen_range(1..=8),
+                            addr: [
+                                regs::SCRATCH + off,
+                                regs::PARAM_MEM + rng.gen_range(0..4000),
+                            ][rng.gen_range(0..2)],
+                            len: rng.gen_range(1..=8 - off as u16),
                         };
                         let payload: Vec<u8> = (0..4 * h.len as usize).map(|_| rng.gen()).collect();
                         let f = frame(h, &payload);
@@ -1261,6 +1385,10 @@ mod tests {
             model.replays
         );
         assert!(model.replays > 20, "retries exercised");
+        println!("refusals by status: {:?}", model.refusals);
+        for st in [status::BUSY, status::BAD_VALUE, status::FAULT] {
+            assert!(model.refusals[st as usize] > 5, "{:?}", model.refusals);
+        }
         assert!(b.clock > 100_000);
     }
 
@@ -1269,13 +1397,13 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(0xC0DE_0003);
         let mem = initial_mem(&mut rng);
         let mut b = Bench::new(0xC0DE_0004, mem.clone());
-        let mut model = EngineModel::new(TIMEOUT, mem);
+        let mut model = EngineModel::new(TIMEOUT, mem, test_status);
         b.ready_p = 1.0;
         let cases = [
-            (cmd::PING, 0, 0, 4),
-            (cmd::READ, regs::SCRATCH, 3, 4 + 3),
-            (cmd::WRITE, regs::SCRATCH, 5, 4 + 15),
-            (cmd::READ, regs::PARAM_MEM, 1000, 4 + 1000),
+            (cmd::PING, 0, 0, 4 + 2 * 4),
+            (cmd::READ, regs::PARAM_MEM, 3, 4 + 3 * 3),
+            (cmd::WRITE, regs::PARAM_MEM, 5, 4 + 4 * 5),
+            (cmd::READ, regs::PARAM_MEM, 1000, 4 + 3 * 1000),
             (cmd::WRITE, regs::ID, 2, 4 + 1), // BAD_ADDRESS at the first word
             (0x55, 0, 0, 4),                  // BAD_COMMAND
         ];

@@ -35,6 +35,8 @@ pub struct UartCommandPort {
     pub bus_re: Signal<Out, Bit>,
     /// Register bus: read data, the clock after `bus_re`.
     pub bus_rdata: Signal<In, Bits<32>>,
+    /// Register bus: status of the access of the previous clock (0 = OK).
+    pub bus_status_in: Signal<In, Bits<8>>,
     /// Strobe: a received byte had a bad stop bit and was dropped.
     pub framing_error_out: Signal<Out, Bit>,
     /// Strobe from the engine: a frame was dropped, header check failed.
@@ -71,6 +73,7 @@ impl UartCommandPort {
             bus_we: Default::default(),
             bus_re: Default::default(),
             bus_rdata: Default::default(),
+            bus_status_in: Default::default(),
             framing_error_out: Default::default(),
             header_crc_drop_out: Default::default(),
             payload_crc_drop_out: Default::default(),
@@ -103,6 +106,7 @@ impl Logic for UartCommandPort {
         self.bus_we.next = self.engine.bus_we.val();
         self.bus_re.next = self.engine.bus_re.val();
         self.engine.bus_rdata.next = self.bus_rdata.val();
+        self.engine.bus_status_in.next = self.bus_status_in.val();
         self.framing_error_out.next = self.uart_rx.framing_error_out.val();
         self.header_crc_drop_out.next = self.engine.header_crc_drop_out.val();
         self.payload_crc_drop_out.next = self.engine.payload_crc_drop_out.val();
@@ -145,7 +149,7 @@ mod tests {
         let mut mem: Vec<u32> = (0..0x3000).map(|_| rng.gen()).collect();
         mem[regs::ID as usize] = regs::ID_VALUE;
         mem[regs::VERSION as usize] = regs::VERSION_VALUE;
-        let mut model = EngineModel::new(TIMEOUT, mem.clone());
+        let mut model = EngineModel::new(TIMEOUT, mem.clone(), |_, _, _| 0);
         let mut uut = UartCommandPort::new(CPB, TIMEOUT);
         uut.connect_all();
         let mut m = Model::of_block(&uut).unwrap();
