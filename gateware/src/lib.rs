@@ -28,6 +28,7 @@
 pub mod fec;
 pub mod fixtures;
 pub mod framing;
+pub mod hostif;
 pub mod infer;
 pub mod line;
 pub mod loopctl;

@@ -1,0 +1,18 @@
+//! Host interface: the byte link to the host PC and the command engine of
+//! the host protocol (`fiberloop_spec::proto`) in front of the register bus.
+//!
+//! * [`uart`]: 8N1 UART receiver and transmitter (`UartRx`, `UartTx`).
+//! * [`crc32_byte`]: byte-serial CRC-32 XOR network (`Crc32Byte`).
+//! * [`region_check`]: register map address decoder (`RegionCheck`).
+//! * [`cmd_engine`]: the protocol's command engine (`CmdEngine`) and its
+//!   transaction-level model (`EngineModel`).
+//! * [`uart_bridge`]: `UartCommandPort`, the engine behind a UART.
+//!
+//! Missing: the FT245 synchronous FIFO port (USB 2.0 high speed), and the
+//! register file behind the bus.
+
+pub mod cmd_engine;
+pub mod crc32_byte;
+pub mod region_check;
+pub mod uart;
+pub mod uart_bridge;
