@@ -154,6 +154,10 @@ pub struct CmdEngine {
     pub executed_out: Signal<Out, Bit>,
     /// Strobe: a checked frame was lost, the executor was busy.
     pub overrun_out: Signal<Out, Bit>,
+    /// Bytes skipped while hunting for a sync in the previous clock (0, 1
+    /// or 2: a `SYNC0` followed by a wrong byte counts both), as
+    /// `Parser::hunted_bytes` counts them.
+    pub hunted_out: Signal<Out, Bits<2>>,
     // Sub-blocks.
     rx_step: Crc32Byte,
     tx_step: Crc32Byte,
@@ -178,6 +182,7 @@ pub struct CmdEngine {
     pay_drop_q: DFF<Bit>,
     timeout_q: DFF<Bit>,
     overrun_q: DFF<Bit>,
+    hunted_q: DFF<Bits<2>>,
     // Executor.
     ex_state: DFF<ExecState>,
     ex_seq: DFF<Bits<8>>,
@@ -253,6 +258,7 @@ impl CmdEngine {
             replay_out: Default::default(),
             executed_out: Default::default(),
             overrun_out: Default::default(),
+            hunted_out: Default::default(),
             rx_step: Default::default(),
             tx_step: Default::default(),
             region: Default::default(),
@@ -275,6 +281,7 @@ impl CmdEngine {
             pay_drop_q: Default::default(),
             timeout_q: Default::default(),
             overrun_q: Default::default(),
+            hunted_q: Default::default(),
             ex_state: Default::default(),
             ex_seq: Default::default(),
             ex_code: Default::default(),
@@ -349,6 +356,7 @@ impl Logic for CmdEngine {
             pay_drop_q,
             timeout_q,
             overrun_q,
+            hunted_q,
             ex_state,
             ex_seq,
             ex_code,
@@ -396,6 +404,7 @@ impl Logic for CmdEngine {
         self.pay_drop_q.d.next = false;
         self.timeout_q.d.next = false;
         self.overrun_q.d.next = false;
+        self.hunted_q.d.next = 0.into();
         // Silence: clocks since the last byte, saturating at the timeout.
         if self.valid_in.val() {
             self.silence.d.next = 0.into();
@@ -418,6 +427,8 @@ impl Logic for CmdEngine {
                 RecvState::Hunt => {
                     if (self.data_in.val() == self.sync0.val()) {
                         self.rx_state.d.next = RecvState::Sync1;
+                    } else {
+                        self.hunted_q.d.next = 1.into();
                     }
                 }
                 RecvState::Sync1 => {
@@ -428,8 +439,10 @@ impl Logic for CmdEngine {
                         self.rx_ok.d.next = true;
                     } else if (self.data_in.val() != self.sync0.val()) {
                         self.rx_state.d.next = RecvState::Hunt;
+                        self.hunted_q.d.next = 2.into();
                     } else {
                         self.rx_state.d.next = RecvState::Sync1;
+                        self.hunted_q.d.next = 1.into();
                     }
                 }
                 RecvState::Header => {
@@ -759,6 +772,7 @@ impl Logic for CmdEngine {
         self.replay_out.next = self.replay_q.q.val();
         self.executed_out.next = self.executed_q.q.val();
         self.overrun_out.next = self.overrun_q.q.val();
+        self.hunted_out.next = self.hunted_q.q.val();
     }
 }
 
@@ -821,8 +835,10 @@ pub struct EventCounts {
     pub timeouts: u64,
     /// WRITEs answered from memory.
     pub replays: u64,
-    /// Requests executed (OK).
+    /// Requests executed (OK, BAD_VALUE, FAULT).
     pub executed: u64,
+    /// Bytes skipped while hunting for a sync.
+    pub hunted: u64,
 }
 
 impl EngineModel {
@@ -864,6 +880,7 @@ impl EngineModel {
             Some(Event::Dropped(DropReason::Timeout)) => self.counts.timeouts += 1,
             _ => {}
         }
+        self.counts.hunted = self.parser.hunted_bytes();
     }
 
     fn execute(&mut self, h: fiberloop_spec::proto::Header, payload: &[u8], out: &mut Vec<u8>) {
@@ -1009,7 +1026,7 @@ mod tests {
         m: Model,
         p: [Port; 13],
         st: u8,
-        ev: [Port; 5],
+        ev: [Port; 6],
         counts: EventCounts,
         rng: ChaCha8Rng,
         clock: u64,
@@ -1048,6 +1065,7 @@ mod tests {
                 "timeout_drop_out",
                 "replay_out",
                 "executed_out",
+                "hunted_out",
             ]
             .map(|n| m.p(n));
             Bench {
@@ -1106,12 +1124,13 @@ mod tests {
                 self.rd = Some(a);
             }
             self.overruns += (self.m.get(ovr) != 0) as u64;
-            let e = self.ev.map(|p| (self.m.get(p) != 0) as u64);
+            let e = self.ev.map(|p| self.m.get(p));
             self.counts.header_crc += e[0];
             self.counts.payload_crc += e[1];
             self.counts.timeouts += e[2];
             self.counts.replays += e[3];
             self.counts.executed += e[4];
+            self.counts.hunted += e[5];
             self.m.set(clk, 1);
             self.m.eval();
             self.clock += 1;
@@ -1377,6 +1396,7 @@ mod tests {
         assert_eq!(b.counts, model.counts, "event strobes");
         println!("{:?}", b.counts);
         assert!(b.counts.timeouts > 50 && b.counts.header_crc > 50 && b.counts.payload_crc > 20);
+        assert!(b.counts.hunted > 1000);
         println!(
             "{} clocks, {} reply bytes, {} bus ops, {} replays, items {kinds:?}",
             b.clock,

@@ -51,6 +51,8 @@ pub struct UartCommandPort {
     pub executed_out: Signal<Out, Bit>,
     /// Strobe from the engine: a checked frame was lost, the engine was busy.
     pub overrun_out: Signal<Out, Bit>,
+    /// Bytes skipped while hunting for a sync (0..=2 per clock).
+    pub hunted_out: Signal<Out, Bits<2>>,
     uart_rx: UartRx,
     engine: CmdEngine,
     uart_tx: UartTx,
@@ -81,6 +83,7 @@ impl UartCommandPort {
             replay_out: Default::default(),
             executed_out: Default::default(),
             overrun_out: Default::default(),
+            hunted_out: Default::default(),
             uart_rx: UartRx::new(clocks_per_bit),
             engine: CmdEngine::new(timeout_clocks),
             uart_tx: UartTx::new(clocks_per_bit),
@@ -114,6 +117,7 @@ impl Logic for UartCommandPort {
         self.replay_out.next = self.engine.replay_out.val();
         self.executed_out.next = self.engine.executed_out.val();
         self.overrun_out.next = self.engine.overrun_out.val();
+        self.hunted_out.next = self.engine.hunted_out.val();
     }
 }
 
