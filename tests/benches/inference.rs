@@ -6,13 +6,12 @@
 //!     cargo bench -p fiberloop-tests --bench inference
 
 use fiberloop::model::Network;
-use fiberloop_gateware::infer::engine::{InferenceEngine, ParamEntry};
-use fiberloop_gateware::infer::sequencer::LayerEntry;
+use fiberloop_gateware::infer::engine::InferenceEngine;
 use fiberloop_gateware::loopctl::controller::LATENCY;
 use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_gateware::mac::array::{MacArray, WEIGHTS_PER_WORD};
 use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::{EngineLayer, LoopSim};
+use fiberloop_gateware::sim::loop_sim::LoopSim;
 use fiberloop_spec::layout::Params;
 use rust_hdl::prelude::Block;
 use std::path::PathBuf;
@@ -58,36 +57,7 @@ fn model(name: &str, km: f64, batches: usize) {
     for (slot, img) in net.slot_images(&plan).unwrap().iter().enumerate() {
         s.write_slot(slot as u32, img).unwrap();
     }
-    let mut base = 0u16;
-    let layers: Vec<EngineLayer> = net
-        .layers()
-        .iter()
-        .zip(&plan.layers)
-        .map(|(l, pl)| {
-            let e = EngineLayer {
-                entry: LayerEntry {
-                    first_slot: pl.first_slot as u16,
-                    rows: pl.outputs as u16,
-                    row_words: pl.row_words as u16,
-                    param_base: base,
-                },
-                params: l
-                    .folded_bias()
-                    .iter()
-                    .zip(l.requant())
-                    .map(|(&bias, q)| ParamEntry {
-                        bias,
-                        multiplier: q.multiplier,
-                        shift: q.shift,
-                        zero_point: q.output_zero_point,
-                        relu: q.relu,
-                    })
-                    .collect(),
-            };
-            base += l.outputs() as u16;
-            e
-        })
-        .collect();
+    let layers = net.engine_layers(&plan);
     s.load_network(&layers).unwrap();
     let lap = (s.stats().delay_clocks + LATENCY) as f64;
     let mut per_batch = vec![];

@@ -3,12 +3,11 @@
 //! inference engine) and the fiber model; every output must equal the
 //! reference, and the weights must really be read from the loop.
 
-use fiberloop::model::{read_int8_matrix, Network};
-use fiberloop_gateware::infer::engine::{ParamEntry, DRAIN_CLOCKS};
-use fiberloop_gateware::infer::sequencer::LayerEntry;
+use fiberloop::model::{read_int8_matrix, Int8Matrix, Network};
+use fiberloop_gateware::infer::engine::DRAIN_CLOCKS;
 use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::{EngineLayer, LoopSim};
+use fiberloop_gateware::sim::loop_sim::LoopSim;
 use fiberloop_spec::layout::{Cell, Params, SLOT_BYTES};
 use fiberloop_spec::quant::dot;
 use std::path::PathBuf;
@@ -39,16 +38,6 @@ fn readme_correct(name: &str) -> usize {
     line.trim_end_matches('`').parse().unwrap()
 }
 
-fn argmax(v: &[i8]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// A loop of `km` holding `net`: filled, the weight slots written, the
 /// network's parameters loaded into the engine. Returns the simulator, the
 /// plan's slot images and the engine layers.
@@ -67,36 +56,7 @@ fn loaded(net: &Network, km: f64) -> (LoopSim, fiberloop::model::Plan, Vec<[u8; 
     for (slot, img) in images.iter().enumerate() {
         s.write_slot(slot as u32, img).unwrap();
     }
-    let mut base = 0u16;
-    let layers: Vec<EngineLayer> = net
-        .layers()
-        .iter()
-        .zip(&plan.layers)
-        .map(|(l, pl)| {
-            let e = EngineLayer {
-                entry: LayerEntry {
-                    first_slot: pl.first_slot as u16,
-                    rows: pl.outputs as u16,
-                    row_words: pl.row_words as u16,
-                    param_base: base,
-                },
-                params: l
-                    .folded_bias()
-                    .iter()
-                    .zip(l.requant())
-                    .map(|(&bias, q)| ParamEntry {
-                        bias,
-                        multiplier: q.multiplier,
-                        shift: q.shift,
-                        zero_point: q.output_zero_point,
-                        relu: q.relu,
-                    })
-                    .collect(),
-            };
-            base += l.outputs() as u16;
-            e
-        })
-        .collect();
+    let layers = net.engine_layers(&plan);
     s.load_network(&layers).unwrap();
     (s, plan, images)
 }
@@ -117,10 +77,14 @@ fn run_model(name: &str, km: f64) {
         let out = s.infer_batch(batch, net.output_width()).unwrap();
         assert!(!out.bad, "batch {n}");
         clocks += out.clocks;
+        let flat: Vec<i8> = out.outputs.concat();
+        let predicted = Int8Matrix::new(batch.len(), net.output_width(), flat)
+            .unwrap()
+            .argmax();
         for (i, o) in out.outputs.iter().enumerate() {
             let r = n * ENGINE_BATCH + i;
             assert_eq!(&o[..], expected.row(r), "{name}: input {r}");
-            correct += (argmax(o) == labels[r]) as usize;
+            correct += (predicted[i] == labels[r]) as usize;
         }
     }
     let st = s.stats();

@@ -5,6 +5,10 @@ use fiberloop_spec::layout::{
     LayerShape, LayoutError, Params, Placement, Planner, SLOT_BYTES, WORD_BYTES,
 };
 
+use fiberloop_gateware::infer::engine::ParamEntry;
+use fiberloop_gateware::infer::sequencer::LayerEntry;
+use fiberloop_gateware::sim::loop_sim::EngineLayer;
+
 use super::{ModelError, Network};
 
 /// Where every layer sits in a loop of `loop_slots` slots.
@@ -95,6 +99,42 @@ impl Network {
         }
         let weights: Vec<&[i8]> = self.layers.iter().map(|l| l.weights()).collect();
         Ok(plan.images_from(&weights))
+    }
+
+    /// What the inference engine holds of the network laid out by `plan`:
+    /// per layer its layer-table entry (where its rows are in the loop) and
+    /// its per-output parameters (folded bias and requantisation), the
+    /// parameter memory filled layer after layer from entry 0.
+    pub fn engine_layers(&self, plan: &Plan) -> Vec<EngineLayer> {
+        let mut base = 0u16;
+        self.layers
+            .iter()
+            .zip(&plan.layers)
+            .map(|(l, pl)| {
+                let e = EngineLayer {
+                    entry: LayerEntry {
+                        first_slot: pl.first_slot as u16,
+                        rows: pl.outputs as u16,
+                        row_words: pl.row_words as u16,
+                        param_base: base,
+                    },
+                    params: l
+                        .folded_bias()
+                        .iter()
+                        .zip(l.requant())
+                        .map(|(&bias, q)| ParamEntry {
+                            bias,
+                            multiplier: q.multiplier,
+                            shift: q.shift,
+                            zero_point: q.output_zero_point,
+                            relu: q.relu,
+                        })
+                        .collect(),
+                };
+                base += l.outputs() as u16;
+                e
+            })
+            .collect()
     }
 }
 
