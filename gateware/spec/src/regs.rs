@@ -26,17 +26,20 @@
 //! | `0x017A` | 1 | RW | [`SLOT_RD_REQUEST`] | write any value: capture slot [`SLOT_RD_SLOT`] as it next passes; reads 1 while pending |
 //! | `0x017B` | 1 | RO | [`SLOT_RD_FLAGS`] | frame flags of the slot read (`crate::frame::flags`) |
 //! | `0x017C` | 1 | RO | [`SLOT_RD_LAP`] | lap counter of the slot read |
-//! | `0x0200` | 1 | RW | [`INFER_CTRL`] | **reserved**: inference start |
-//! | `0x0201` | 1 | RO | [`INFER_STATUS`] | **reserved**: inference done |
-//! | `0x1000` | 4096 | RW | [`PARAM_MEM`] | **reserved**: layer parameter memory (biases, multipliers, shifts) |
-//! | `0x2000` | 2048 | RW | [`ACT_IN`] | **reserved**: activation input buffer |
-//! | `0x2800` | 2048 | RO | [`ACT_OUT`] | **reserved**: activation output buffer |
+//! | `0x0200` | 1 | WO | [`INFER_CTRL`] | write [`INFER_START`]: the inputs written become the read bank and the batch runs as the layers pass |
+//! | `0x0201` | 1 | RO | [`INFER_STATUS`] | [`infer_bits`]: busy, done, bad weights, overrun |
+//! | `0x0202` | 1 | RW | [`INFER_LAYERS`] | layers in the table, `1..=`[`MAX_LAYERS`] |
+//! | `0x0203` | 1 | RO | [`INFER_BATCH`] | batch rows `B` of the engine (1..=[`MAX_BATCH_ROWS`]) |
+//! | `0x0208` | 8 | RW | [`MODEL_TAG`] | the host's description of the loaded model ([`model_tag`]); no effect on the hardware; a FILL command clears word 0 |
+//! | `0x0210` | 16 | RW | [`LAYER_TABLE`] | layer `i`: low word `0x210 + 2i` = first slot (15:0), rows (31:16); high word `0x211 + 2i` = row stride in words (15:0), parameter base (31:16). Writing the high word enters the layer with the last low word written |
+//! | `0x0800` | 1024 | RW | [`SCRATCH_MEM`] | scratch memory for link tests, no effect |
+//! | `0x1000` | 4096 | WO | [`PARAM_MEM`] | per output row of every layer, entry `e` at `0x1000 + 4e`: bias (i32), multiplier M0 (i32), then [`param_word2`] (shift, output zero point, ReLU; writing it enters the entry), then a word that must be 0 |
+//! | `0x2000` | 8192 | WO | [`ACT_IN`] | the batch's int8 inputs: row `r`, word `w` at `0x2000 + 1024r + w` holds inputs `2w` (7:0) and `2w + 1` (15:8); bits 31:16 must be 0 |
+//! | `0x4000` | 8192 | RO | [`ACT_OUT`] | the batch's int8 outputs after `done`, the same layout (bits 31:16 read 0) |
 //!
 //! Every other address is unmapped: a burst touching it is answered
 //! `BAD_ADDRESS`, as is a write touching an RO word or a read touching a
-//! write-only one (there are none yet). The reserved ranges belong to the
-//! MAC array, built elsewhere; their layout inside the range is not fixed
-//! yet. Until it is, the host's board model holds them as plain memory.
+//! WO one.
 //!
 //! A whole slot write is one burst of 59 words at [`SLOT_WR_BUF`] (buffer,
 //! slot number, commit); a slot read is a burst of 2 words at
@@ -45,11 +48,27 @@
 //! lap). While a slot write is pending, writes to the write buffer, slot or
 //! commit are answered `BUSY`; while a read is pending, reads of the read
 //! buffer, flags or lap are.
+//!
+//! # Inference
+//! The weights are in the loop (slot writes, laid out by
+//! [`crate::layout`]); the host writes the layer table, [`INFER_LAYERS`] and
+//! the parameters once per model, then per batch of up to `B` inputs: the
+//! inputs into [`ACT_IN`], [`INFER_START`] into [`INFER_CTRL`], polls
+//! [`INFER_STATUS`] until `DONE`, and reads [`ACT_OUT`]. Rows of the batch
+//! not written compute on whatever their bank held: ignore their outputs.
+//! While the engine is busy, writes to the layer table, [`INFER_LAYERS`],
+//! [`PARAM_MEM`], [`ACT_IN`] and [`INFER_CTRL`] and reads of [`ACT_OUT`]
+//! are answered `BUSY` and change nothing. A value out of range (a layer
+//! count of 0 or above [`MAX_LAYERS`], a start value other than
+//! [`INFER_START`], nonzero reserved bits of a parameter or input word) is
+//! answered `BAD_VALUE` and changes nothing. `BAD` in the status means a
+//! weight frame read during the batch was marked bad by the loop: the
+//! outputs must not be trusted (refill and rewrite the loop).
 
 use crate::frame::PAYLOAD_BYTES;
 
 /// Register map version, reported in [`VERSION`] bits 31:16.
-pub const MAP_VERSION: u16 = 1;
+pub const MAP_VERSION: u16 = 2;
 
 /// Identification register.
 pub const ID: u32 = 0x0000;
@@ -227,22 +246,112 @@ pub const SLOT_RD_FLAGS: u32 = SLOT_RD_SLOT + 2;
 /// Lap of the slot read.
 pub const SLOT_RD_LAP: u32 = SLOT_RD_SLOT + 3;
 
-/// Reserved: inference start.
+/// Inference control: write [`INFER_START`].
 pub const INFER_CTRL: u32 = 0x0200;
-/// Reserved: inference done.
+/// The value written to [`INFER_CTRL`] to start a batch.
+pub const INFER_START: u32 = 1;
+/// Inference status ([`infer_bits`]).
 pub const INFER_STATUS: u32 = 0x0201;
-/// Reserved: layer parameter memory.
+/// Layers in the table.
+pub const INFER_LAYERS: u32 = 0x0202;
+/// Batch rows of the engine.
+pub const INFER_BATCH: u32 = 0x0203;
+/// Most layers in the table.
+pub const MAX_LAYERS: u32 = 8;
+/// Most batch rows the register map has room for.
+pub const MAX_BATCH_ROWS: u32 = 8;
+/// Most inputs (and outputs) of a layer, per batch row.
+pub const MAX_ACTIVATIONS: u32 = 2048;
+
+/// Fields of [`INFER_STATUS`].
+pub mod infer_bits {
+    /// A batch is running.
+    pub const BUSY: u32 = 1 << 0;
+    /// The last batch finished; its outputs are in [`super::ACT_OUT`].
+    pub const DONE: u32 = 1 << 1;
+    /// A weight frame of the last batch was marked bad: do not trust it.
+    pub const BAD: u32 = 1 << 2;
+    /// The array was given rows faster than it can drain them (a layout
+    /// error: rows shorter than the batch).
+    pub const OVERRUN: u32 = 1 << 3;
+}
+
+/// The host's model tag.
+pub const MODEL_TAG: u32 = 0x0208;
+/// Words of [`MODEL_TAG`].
+pub const MODEL_TAG_WORDS: u32 = 8;
+
+/// The words of [`MODEL_TAG`], as the host uses them. The hardware only
+/// stores them (and clears word 0 on a fill, when the loop's contents are
+/// lost).
+pub mod model_tag {
+    /// CRC-32 of the model file; 0: no model loaded.
+    pub const FILE_CRC: u32 = 0;
+    /// Inputs of the first layer.
+    pub const INPUTS: u32 = 1;
+    /// Outputs of the last layer.
+    pub const OUTPUTS: u32 = 2;
+    /// Layers.
+    pub const LAYERS: u32 = 3;
+    /// Slots the weights take.
+    pub const SLOTS: u32 = 4;
+}
+
+/// The layer table: layer `i` at `LAYER_TABLE + 2i` (low word) and
+/// `LAYER_TABLE + 2i + 1` (high word).
+pub const LAYER_TABLE: u32 = 0x0210;
+/// Words of [`LAYER_TABLE`].
+pub const LAYER_TABLE_WORDS: u32 = 2 * MAX_LAYERS;
+
+/// Scratch memory.
+pub const SCRATCH_MEM: u32 = 0x0800;
+/// Words of [`SCRATCH_MEM`].
+pub const SCRATCH_MEM_WORDS: u32 = 1024;
+
+/// Layer parameter memory: entry `e` at `PARAM_MEM + 4e`.
 pub const PARAM_MEM: u32 = 0x1000;
 /// Words of [`PARAM_MEM`].
-pub const PARAM_MEM_WORDS: u32 = 4096;
-/// Reserved: activation input buffer.
+pub const PARAM_MEM_WORDS: u32 = 4 * PARAM_ENTRIES;
+/// Parameter entries (output rows of all layers together).
+pub const PARAM_ENTRIES: u32 = 1024;
+/// Words per parameter entry.
+pub const PARAM_ENTRY_WORDS: u32 = 4;
+
+/// Word 2 of a parameter entry.
+pub mod param_word2 {
+    /// Bits 4:0: the right shift, 0..=31.
+    pub const SHIFT_MASK: u32 = 0x1F;
+    /// Bits 15:8: the output zero point (int8).
+    pub const ZERO_POINT_SHIFT: u32 = 8;
+    /// Bit 16: ReLU.
+    pub const RELU: u32 = 1 << 16;
+    /// Bits that must be 0.
+    pub const RESERVED: u32 = !(SHIFT_MASK | (0xFF << ZERO_POINT_SHIFT) | RELU);
+
+    /// Packs the fields.
+    pub const fn pack(shift: u8, zero_point: i8, relu: bool) -> u32 {
+        (shift as u32 & SHIFT_MASK)
+            | ((zero_point as u8 as u32) << ZERO_POINT_SHIFT)
+            | if relu { RELU } else { 0 }
+    }
+}
+
+/// Activation input buffer.
 pub const ACT_IN: u32 = 0x2000;
+/// Words per batch row in [`ACT_IN`] and [`ACT_OUT`].
+pub const ACT_ROW_WORDS: u32 = MAX_ACTIVATIONS / 2;
 /// Words of [`ACT_IN`].
-pub const ACT_IN_WORDS: u32 = 2048;
-/// Reserved: activation output buffer.
-pub const ACT_OUT: u32 = 0x2800;
+pub const ACT_IN_WORDS: u32 = MAX_BATCH_ROWS * ACT_ROW_WORDS;
+/// Activation output buffer.
+pub const ACT_OUT: u32 = 0x4000;
 /// Words of [`ACT_OUT`].
-pub const ACT_OUT_WORDS: u32 = 2048;
+pub const ACT_OUT_WORDS: u32 = MAX_BATCH_ROWS * ACT_ROW_WORDS;
+
+/// Word address of activations `2w`, `2w + 1` of batch row `row` in
+/// [`ACT_IN`] or [`ACT_OUT`] (`base`).
+pub const fn act_addr(base: u32, row: u32, w: u32) -> u32 {
+    base + row * ACT_ROW_WORDS + w
+}
 
 /// Who may do what with a word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,8 +386,6 @@ pub struct Region {
     pub words: u32,
     /// Access.
     pub access: Access,
-    /// Reserved for the MAC array: layout not fixed yet.
-    pub reserved: bool,
 }
 
 impl Region {
@@ -288,35 +395,39 @@ impl Region {
     }
 }
 
-const fn r(name: &'static str, base: u32, words: u32, access: Access, reserved: bool) -> Region {
+const fn r(name: &'static str, base: u32, words: u32, access: Access) -> Region {
     Region {
         name,
         base,
         words,
         access,
-        reserved,
     }
 }
 
 /// Every mapped range, by address.
-pub const REGIONS: [Region; 17] = [
-    r("ident", ID, 4, Access::Ro, false),
-    r("scratch", SCRATCH, SCRATCH_WORDS, Access::Rw, false),
-    r("loop_ctrl", LOOP_CTRL, 1, Access::Rw, false),
-    r("loop_status", LOOP_STATUS, 1, Access::Ro, false),
-    r("fill_timeout", FILL_TIMEOUT, 1, Access::Rw, false),
-    r("counters", COUNTERS, 2 * COUNTER_COUNT, Access::Ro, false),
-    r("link", LINK, LINK_WORDS, Access::Ro, false),
-    r("slot_wr_buf", SLOT_WR_BUF, SLOT_WORDS, Access::Rw, false),
-    r("slot_wr_ctl", SLOT_WR_SLOT, 2, Access::Rw, false),
-    r("slot_rd_buf", SLOT_RD_BUF, SLOT_WORDS, Access::Ro, false),
-    r("slot_rd_ctl", SLOT_RD_SLOT, 2, Access::Rw, false),
-    r("slot_rd_info", SLOT_RD_FLAGS, 2, Access::Ro, false),
-    r("infer_ctrl", INFER_CTRL, 1, Access::Rw, true),
-    r("infer_status", INFER_STATUS, 1, Access::Ro, true),
-    r("param_mem", PARAM_MEM, PARAM_MEM_WORDS, Access::Rw, true),
-    r("act_in", ACT_IN, ACT_IN_WORDS, Access::Rw, true),
-    r("act_out", ACT_OUT, ACT_OUT_WORDS, Access::Ro, true),
+pub const REGIONS: [Region; 22] = [
+    r("ident", ID, 4, Access::Ro),
+    r("scratch", SCRATCH, SCRATCH_WORDS, Access::Rw),
+    r("loop_ctrl", LOOP_CTRL, 1, Access::Rw),
+    r("loop_status", LOOP_STATUS, 1, Access::Ro),
+    r("fill_timeout", FILL_TIMEOUT, 1, Access::Rw),
+    r("counters", COUNTERS, 2 * COUNTER_COUNT, Access::Ro),
+    r("link", LINK, LINK_WORDS, Access::Ro),
+    r("slot_wr_buf", SLOT_WR_BUF, SLOT_WORDS, Access::Rw),
+    r("slot_wr_ctl", SLOT_WR_SLOT, 2, Access::Rw),
+    r("slot_rd_buf", SLOT_RD_BUF, SLOT_WORDS, Access::Ro),
+    r("slot_rd_ctl", SLOT_RD_SLOT, 2, Access::Rw),
+    r("slot_rd_info", SLOT_RD_FLAGS, 2, Access::Ro),
+    r("infer_ctrl", INFER_CTRL, 1, Access::Wo),
+    r("infer_status", INFER_STATUS, 1, Access::Ro),
+    r("infer_layers", INFER_LAYERS, 1, Access::Rw),
+    r("infer_batch", INFER_BATCH, 1, Access::Ro),
+    r("model_tag", MODEL_TAG, MODEL_TAG_WORDS, Access::Rw),
+    r("layer_table", LAYER_TABLE, LAYER_TABLE_WORDS, Access::Rw),
+    r("scratch_mem", SCRATCH_MEM, SCRATCH_MEM_WORDS, Access::Rw),
+    r("param_mem", PARAM_MEM, PARAM_MEM_WORDS, Access::Wo),
+    r("act_in", ACT_IN, ACT_IN_WORDS, Access::Wo),
+    r("act_out", ACT_OUT, ACT_OUT_WORDS, Access::Ro),
 ];
 
 /// The region holding `addr`, if it is mapped.
@@ -408,9 +519,28 @@ mod tests {
             Ok(()),
             "param memory runs into the activation input"
         );
+        assert_eq!(check_burst(PARAM_MEM, 1, false), Err(PARAM_MEM));
         assert_eq!(check_burst(ACT_OUT, 1, true), Err(ACT_OUT));
+        assert_eq!(check_burst(ACT_IN, 1, false), Err(ACT_IN));
+        assert_eq!(check_burst(INFER_CTRL, 2, false), Err(INFER_CTRL));
+        assert_eq!(check_burst(INFER_CTRL, 3, true), Err(INFER_STATUS));
+        assert_eq!(check_burst(INFER_STATUS, 3, false), Ok(()));
+        assert_eq!(check_burst(MODEL_TAG, 8 + 16, true), Ok(()));
+        assert_eq!(check_burst(SCRATCH_MEM, 1024, true), Ok(()));
+        assert_eq!(check_burst(SCRATCH_MEM, 1025, true), Err(0x0C00));
         assert_eq!(check_burst(0xFFFF_FFFF, 1, false), Err(0xFFFF_FFFF));
-        assert_eq!(check_burst(0x3000, 1, false), Err(0x3000));
+        assert_eq!(check_burst(0x6000, 1, false), Err(0x6000));
+    }
+
+    #[test]
+    fn engine_windows_fit_the_engine() {
+        assert_eq!(LAYER_TABLE + LAYER_TABLE_WORDS, 0x0220);
+        assert_eq!(PARAM_MEM_WORDS, 4096);
+        assert_eq!(ACT_IN + ACT_IN_WORDS, ACT_OUT);
+        assert_eq!(act_addr(ACT_OUT, 7, 1023), 0x5FFF);
+        assert_eq!(param_word2::pack(31, -1, true), 0x1_FF1F);
+        assert_eq!(param_word2::pack(3, 5, false) & param_word2::RESERVED, 0);
+        assert_eq!(param_word2::RESERVED, 0xFFFE_00E0);
     }
 
     #[test]
