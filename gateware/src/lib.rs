@@ -38,4 +38,5 @@ pub mod phy;
 pub mod sim;
 pub mod synth;
 pub mod tools;
+pub mod top;
 pub mod verilator;

@@ -154,6 +154,9 @@ pub struct CmdEngine {
     pub executed_out: Signal<Out, Bit>,
     /// Strobe: a checked frame was lost, the executor was busy.
     pub overrun_out: Signal<Out, Bit>,
+    /// Strobe: a reply with a status other than OK starts (replays of a
+    /// remembered reply not included), for the `ERROR_REPLIES` link counter.
+    pub error_reply_out: Signal<Out, Bit>,
     /// Bytes skipped while hunting for a sync in the previous clock (0, 1
     /// or 2: a `SYNC0` followed by a wrong byte counts both), as
     /// `Parser::hunted_bytes` counts them.
@@ -257,6 +260,7 @@ impl CmdEngine {
             timeout_drop_out: Default::default(),
             replay_out: Default::default(),
             executed_out: Default::default(),
+            error_reply_out: Default::default(),
             overrun_out: Default::default(),
             hunted_out: Default::default(),
             rx_step: Default::default(),
@@ -772,6 +776,9 @@ impl Logic for CmdEngine {
         self.replay_out.next = self.replay_q.q.val();
         self.executed_out.next = self.executed_q.q.val();
         self.overrun_out.next = self.overrun_q.q.val();
+        self.error_reply_out.next = (self.ex_state.q.val() == ExecState::HdrLoad)
+            & (self.rep_status.q.val() != self.st_ok.val())
+            & !self.replay_q.q.val();
         self.hunted_out.next = self.hunted_q.q.val();
     }
 }

@@ -2,4 +2,5 @@
 //! transceiver's TX and RX.
 
 pub mod fiber;
+pub mod board_sim;
 pub mod loop_sim;

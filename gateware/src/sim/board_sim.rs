@@ -1,0 +1,319 @@
+//! The simulated board: [`BoardCore`] (the real gateware top: host UART,
+//! command engine, register file, loop core) in Verilator, its SERDES looped
+//! through the fiber model, and the host's side of its UART.
+//!
+//! The host side talks bytes: [`BoardSim::send`] queues request bytes, which
+//! go out on the board's `uart_rx_in` as 8N1 frames at the board's
+//! `clocks_per_bit`; the board's `uart_tx_out` is sampled back into bytes
+//! ([`BoardSim::take_received`]). Nothing is shortcut: every byte crosses the
+//! gateware's UART, command engine and register file, as on the board.
+//!
+//! Time advances only when the caller steps the model. [`BoardSim::exchange`]
+//! steps until the board has answered and gone quiet, or until it is clear
+//! that no answer is coming.
+
+use super::fiber::{FiberConfig, FiberSpool};
+use super::loop_sim::LoopSimError;
+use crate::top::board_core::BoardCore;
+use crate::verilator::{Model, Port};
+use rust_hdl::prelude::Block;
+use std::collections::VecDeque;
+
+/// Build-time settings of the simulated board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoardConfig {
+    /// Word clocks per UART bit (125 MHz / baud).
+    pub clocks_per_bit: u32,
+    /// The command engine's partial-frame timeout, word clocks.
+    pub timeout_clocks: u32,
+}
+
+impl BoardConfig {
+    /// A board whose UART runs as near `baud` as whole clocks per bit allow,
+    /// with a partial-frame timeout of 64 byte times.
+    pub fn for_baud(baud: u32) -> Self {
+        let word_clock = fiberloop_spec::line::LINE_RATE_BPS as f64
+            / fiberloop_spec::line::SERDES_WORD_BITS as f64;
+        let cpb = ((word_clock / baud.max(1) as f64).round() as u32).max(4);
+        Self {
+            clocks_per_bit: cpb,
+            timeout_clocks: 640 * cpb,
+        }
+    }
+
+    /// The baud this configuration really runs at.
+    pub fn baud(&self) -> f64 {
+        fiberloop_spec::line::LINE_RATE_BPS as f64
+            / fiberloop_spec::line::SERDES_WORD_BITS as f64
+            / self.clocks_per_bit as f64
+    }
+}
+
+struct Ports {
+    clock: Port,
+    rx_clock: Port,
+    reset: Port,
+    tx: Port,
+    rx: Port,
+    rx_signal: Port,
+    uart_rx: Port,
+    uart_tx: Port,
+    mode: Port,
+}
+
+/// The host-to-board serialiser.
+#[derive(Default)]
+struct Serialiser {
+    queue: VecDeque<u8>,
+    /// The frame being sent (10 bits, LSB first) and the clock within it.
+    cur: Option<(u16, u32)>,
+}
+
+/// The board-to-host deserialiser: samples each bit in its middle.
+#[derive(Default)]
+struct Deserialiser {
+    /// Clocks since the start bit's falling edge, and the bits so far.
+    cur: Option<(u32, u16)>,
+    prev: bool,
+}
+
+/// The simulated board. See the module documentation.
+pub struct BoardSim {
+    m: Model,
+    p: Ports,
+    fiber: FiberSpool,
+    cfg: BoardConfig,
+    clocks: u64,
+    ser: Serialiser,
+    de: Deserialiser,
+    received: VecDeque<u8>,
+    /// Clock of the last line activity in either direction.
+    last_activity: u64,
+    /// Framing errors seen on the board's TX line (never expected).
+    pub framing_errors: u64,
+}
+
+impl BoardSim {
+    /// Builds (or loads from the cache) the Verilator model of the board
+    /// with this UART configuration, on a fiber with these settings. The
+    /// loop starts empty (a host fills it with `LOOP_CTRL`).
+    pub fn new(fiber: FiberConfig, cfg: BoardConfig) -> Result<Self, LoopSimError> {
+        let fiber = FiberSpool::new(fiber)?;
+        let mut top = BoardCore::new(cfg.clocks_per_bit, cfg.timeout_clocks);
+        top.connect_all();
+        let m = Model::of_block(&top)?;
+        let g = |n: &str| m.port(n);
+        let p = Ports {
+            clock: g("clock")?,
+            rx_clock: g("rx_clock")?,
+            reset: g("reset")?,
+            tx: g("serdes_tx_out")?,
+            rx: g("serdes_rx_in")?,
+            rx_signal: g("rx_signal_in")?,
+            uart_rx: g("uart_rx_in")?,
+            uart_tx: g("uart_tx_out")?,
+            mode: g("mode_out")?,
+        };
+        let mut sim = BoardSim {
+            m,
+            p,
+            fiber,
+            cfg,
+            clocks: 0,
+            ser: Serialiser::default(),
+            de: Deserialiser {
+                cur: None,
+                prev: true,
+            },
+            received: VecDeque::new(),
+            last_activity: 0,
+            framing_errors: 0,
+        };
+        sim.m.set(sim.p.uart_rx, 1);
+        sim.m.set(sim.p.reset, 1);
+        for _ in 0..4 {
+            sim.step();
+        }
+        sim.m.set(sim.p.reset, 0);
+        // Let the UART lines settle before the first byte.
+        sim.run(4 * cfg.clocks_per_bit as u64);
+        Ok(sim)
+    }
+
+    /// The board's build settings.
+    pub fn config(&self) -> BoardConfig {
+        self.cfg
+    }
+
+    /// The fiber model.
+    pub fn fiber(&self) -> &FiberSpool {
+        &self.fiber
+    }
+
+    /// The fiber model, to change its errors or cut it.
+    pub fn fiber_mut(&mut self) -> &mut FiberSpool {
+        &mut self.fiber
+    }
+
+    /// Word clocks simulated so far.
+    pub fn clocks(&self) -> u64 {
+        self.clocks
+    }
+
+    /// The loop controller's mode (4: running).
+    pub fn mode(&self) -> u64 {
+        self.m.get(self.p.mode)
+    }
+
+    /// Queues request bytes for the board's UART.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.ser.queue.extend(bytes);
+    }
+
+    /// Request bytes not yet on the line.
+    pub fn queued(&self) -> usize {
+        self.ser.queue.len() + self.ser.cur.is_some() as usize
+    }
+
+    /// Takes the reply bytes received so far.
+    pub fn take_received(&mut self) -> Vec<u8> {
+        self.received.drain(..).collect()
+    }
+
+    /// Reply bytes waiting.
+    pub fn received(&self) -> usize {
+        self.received.len()
+    }
+
+    /// Whether either UART line is busy (a byte going in or coming out).
+    pub fn line_busy(&self) -> bool {
+        self.ser.cur.is_some() || !self.ser.queue.is_empty() || self.de.cur.is_some()
+    }
+
+    /// One word clock: the fiber carries the TX word back as the RX word,
+    /// the UART lines move by one clock.
+    pub fn step(&mut self) {
+        let cpb = self.cfg.clocks_per_bit;
+        // Host -> board line.
+        if self.ser.cur.is_none() {
+            if let Some(b) = self.ser.queue.pop_front() {
+                self.ser.cur = Some((((b as u16) << 1) | 0x200, 0));
+            }
+        }
+        let line = match &mut self.ser.cur {
+            Some((frame, t)) => {
+                let bit = (*frame >> (*t / cpb)) & 1 == 1;
+                *t += 1;
+                if *t == 10 * cpb {
+                    self.ser.cur = None;
+                }
+                self.last_activity = self.clocks;
+                bit
+            }
+            None => true,
+        };
+        let p = &self.p;
+        self.m.set(p.uart_rx, line as u64);
+        self.m.set(p.clock, 0);
+        self.m.set(p.rx_clock, 0);
+        let tx = self.m.get(p.tx) as u32;
+        let rx = self.fiber.step(tx);
+        self.m.set(p.rx, rx.bits as u64);
+        self.m.set(p.rx_signal, rx.signal as u64);
+        self.m.eval();
+        let out = self.m.get(p.uart_tx) == 1;
+        self.m.set(p.clock, 1);
+        self.m.set(p.rx_clock, 1);
+        self.m.eval();
+        // Board -> host line, sampled in the middle of each bit.
+        match &mut self.de.cur {
+            None => {
+                if self.de.prev && !out {
+                    self.de.cur = Some((0, 0));
+                    self.last_activity = self.clocks;
+                }
+            }
+            Some((t, bits)) => {
+                *t += 1;
+                if *t % cpb == cpb / 2 {
+                    let i = *t / cpb;
+                    *bits |= (out as u16) << i;
+                    if i == 9 {
+                        let frame = *bits;
+                        self.de.cur = None;
+                        if frame & 0x200 == 0 {
+                            self.framing_errors += 1;
+                        } else {
+                            self.received.push_back((frame >> 1) as u8);
+                        }
+                    }
+                }
+                self.last_activity = self.clocks;
+            }
+        }
+        self.de.prev = out;
+        self.clocks += 1;
+    }
+
+    /// Runs `n` word clocks.
+    pub fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.step();
+        }
+    }
+
+    /// Clocks of silence after which the board will not answer any more:
+    /// the command engine executes and starts its reply within a few
+    /// thousand clocks of a request's last byte (a 1024-word burst takes
+    /// 4096), and drops a partial frame after its timeout.
+    pub fn quiet_clocks(&self) -> u64 {
+        self.cfg.timeout_clocks as u64 + 8192 + 20 * self.cfg.clocks_per_bit as u64
+    }
+
+    /// Sends whatever is queued and steps until the board has answered and
+    /// its line has been quiet for [`BoardSim::quiet_clocks`], or, with
+    /// `until_reply`, until `until_reply` bytes are waiting and the line is
+    /// idle. Gives up after `max_clocks`. Returns the bytes received.
+    pub fn exchange(&mut self, until_reply: Option<usize>, max_clocks: u64) -> Vec<u8> {
+        let start = self.clocks;
+        self.last_activity = self.clocks;
+        let quiet = self.quiet_clocks();
+        while self.clocks - start < max_clocks {
+            self.step();
+            if let Some(n) = until_reply {
+                if self.received.len() >= n && !self.line_busy() {
+                    break;
+                }
+            }
+            if !self.line_busy() && self.clocks - self.last_activity > quiet {
+                break;
+            }
+        }
+        self.take_received()
+    }
+
+    /// Steps until at least one reply byte is waiting, the line is idle and
+    /// it has been quiet for two byte times (a reply frame has ended), or
+    /// until nothing more can come (quiet for [`BoardSim::quiet_clocks`]
+    /// with nothing received). Returns whether bytes are waiting.
+    pub fn run_until_reply(&mut self, max_clocks: u64) -> bool {
+        let start = self.clocks;
+        self.last_activity = self.clocks;
+        let quiet = self.quiet_clocks();
+        let gap = 20 * self.cfg.clocks_per_bit as u64;
+        while self.clocks - start < max_clocks {
+            self.step();
+            if self.line_busy() {
+                continue;
+            }
+            let idle = self.clocks - self.last_activity;
+            if !self.received.is_empty() && idle > gap {
+                break;
+            }
+            if idle > quiet {
+                break;
+            }
+        }
+        !self.received.is_empty()
+    }
+}
