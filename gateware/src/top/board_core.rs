@@ -430,8 +430,7 @@ impl Logic for BoardCore {
         self.rd_copy.read_address.next = self.a.val().get_bits::<6>(0);
         self.rd_prev.next = self.rd_i.q.val() - 1;
         self.rd_copy.write_address.next = self.rd_prev.val().get_bits::<6>(1);
-        self.rd_copy.write_data.next = (bit_cast::<32, 16>(self.core.rd_buf_data_out.val())
-            << 16)
+        self.rd_copy.write_data.next = (bit_cast::<32, 16>(self.core.rd_buf_data_out.val()) << 16)
             | bit_cast::<32, 16>(self.rd_lo.q.val());
         self.rd_copy.write_enable.next = false;
         self.cidx.next = self.lo.val().get_bits::<4>(1);
@@ -558,8 +557,8 @@ impl Logic for BoardCore {
         self.core.rd_buf_addr.next = self.rd_i.q.val().get_bits::<7>(0);
         self.core.eng_table_we.next = false;
         self.core.eng_table_addr.next = self.a.val().get_bits::<3>(1);
-        self.core.eng_table_data.next = (bit_cast::<64, 32>(self.v.val()) << 32)
-            | bit_cast::<64, 32>(self.table_lo.q.val());
+        self.core.eng_table_data.next =
+            (bit_cast::<64, 32>(self.v.val()) << 32) | bit_cast::<64, 32>(self.table_lo.q.val());
         self.core.eng_n_layers.next = self.n_layers.q.val();
         self.core.eng_param_we.next = false;
         self.core.eng_param_addr.next = self.a.val().get_bits::<10>(2);
@@ -1047,7 +1046,11 @@ mod tests {
         assert_eq!(h.write(LOOP_CTRL, &[ctrl::RUN]), status::BAD_VALUE);
         assert_eq!(h.write(LOOP_CTRL, &[ctrl::IDLE]), status::BAD_VALUE);
         assert_eq!(h.write(LOOP_CTRL, &[7]), status::BAD_VALUE);
-        assert_eq!(h.read(LOOP_CTRL, 1), vec![0], "a refused write changes nothing");
+        assert_eq!(
+            h.read(LOOP_CTRL, 1),
+            vec![0],
+            "a refused write changes nothing"
+        );
         assert_eq!(h.write(SLOT_WR_COMMIT, &[1]), status::FAULT);
         assert_eq!(h.write(SLOT_RD_REQUEST, &[1]), status::FAULT);
         assert_eq!(h.write(INFER_LAYERS, &[0]), status::BAD_VALUE);
@@ -1121,7 +1124,11 @@ mod tests {
         assert_eq!(h.counter(counter::UNCORRECTABLE), 0);
         assert!(h.counter(counter::TAP_WORDS) > 0);
         let delay = h.counter(counter::DELAY_CLOCKS);
-        assert_eq!(delay / 128, slots, "slots = delay / frame");
+        assert_eq!(
+            (delay + crate::loopctl::controller::LATENCY) / 128,
+            slots,
+            "slots = ring / frame"
+        );
         // Link counters: every error reply was counted, none dropped.
         let errors = h.errors;
         let link = h.read(LINK, LINK_WORDS as usize);
@@ -1192,7 +1199,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let dims = [37usize, 12, 5];
         let net = random_net(&mut rng, &dims);
-        let mut h = Host::new(1.0);
+        // 30 km: a lap (about 19k clocks) outlasts a few requests over the
+        // UART (about 2k clocks each), so a batch, which waits for layer
+        // 0's slot, is often still running when the next requests arrive.
+        let mut h = Host::new(30.0);
         let slots = h.fill() as usize;
         let mut planner = Planner::new(Params {
             batch: ENGINE_BATCH,
@@ -1221,13 +1231,17 @@ mod tests {
                 }
             }
         }
-        for (s, bytes) in img.iter().enumerate() {
+        for (s, bytes) in img.iter().enumerate().take(planner.total_slots()) {
             let mut burst: Vec<u32> = bytes
                 .chunks(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
             burst.extend([s as u32, 1]);
             h.write_retry(SLOT_WR_BUF, &burst);
+        }
+        // The last slot write must have gone out before a batch starts.
+        while h.read(SLOT_WR_COMMIT, 1)[0] != 0 {
+            h.sim.run(1000);
         }
         // Table and parameters.
         let mut table = vec![];
@@ -1255,7 +1269,8 @@ mod tests {
         assert_eq!(h.write(LAYER_TABLE, &table), status::OK);
         assert_eq!(h.write(INFER_LAYERS, &[places.len() as u32]), status::OK);
         assert_eq!(h.write(PARAM_MEM, &params), status::OK);
-        for batch in 0..2 {
+        let mut refused = 0;
+        for batch in 0..3 {
             let x: Vec<Vec<i8>> = (0..ENGINE_BATCH)
                 .map(|_| (0..dims[0]).map(|_| rng.gen()).collect())
                 .collect();
@@ -1267,9 +1282,26 @@ mod tests {
                 assert_eq!(h.write(act_addr(ACT_IN, r as u32, 0), &words), status::OK);
             }
             assert_eq!(h.write(INFER_CTRL, &[INFER_START]), status::OK);
-            assert_eq!(h.write(ACT_IN, &[0]), status::BUSY, "inputs while busy");
-            assert_eq!(h.write(INFER_CTRL, &[INFER_START]), status::BUSY);
-            assert_eq!(h.read_status(ACT_OUT), status::BUSY);
+            // While the batch runs (busy before and after the request, and
+            // busy is one stretch), every engine write and the output read
+            // are refused. The batch waits for layer 0's slot, up to a lap.
+            // The probes change nothing if the batch has ended: an input
+            // word written again with its own value, a start with a bad
+            // value (BUSY is checked first), a read.
+            let w0 = x[0][0] as u8 as u32 | (x[0][1] as u8 as u32) << 8;
+            for op in 0..3 {
+                let before = h.read(INFER_STATUS, 1)[0] & infer_bits::BUSY != 0;
+                let st = match op {
+                    0 => h.write(ACT_IN, &[w0]),
+                    1 => h.write(INFER_CTRL, &[2]),
+                    _ => h.read_status(ACT_OUT),
+                };
+                let after = h.read(INFER_STATUS, 1)[0] & infer_bits::BUSY != 0;
+                if before && after {
+                    assert_eq!(st, status::BUSY, "batch {batch}, op {op} while busy");
+                    refused += 1;
+                }
+            }
             let mut st = 0;
             for _ in 0..1000 {
                 st = h.read(INFER_STATUS, 1)[0];
@@ -1288,6 +1320,7 @@ mod tests {
                 assert_eq!(got, reference(&net, xr), "batch {batch} row {r}");
             }
         }
+        assert!(refused > 0, "no request met a running batch");
     }
 
     #[test]
