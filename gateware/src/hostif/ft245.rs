@@ -1,0 +1,618 @@
+//! `Ft245Port`: the host protocol over an FTDI FT2232H channel in "FT245
+//! style synchronous FIFO" mode (USB 2.0 high speed): the FIFO pins in the
+//! chip's 60 MHz `CLKOUT` domain, two asynchronous FIFOs, a [`CmdEngine`]
+//! in the word clock domain. [`Ft2232hModel`] is a cycle model of the chip's
+//! FIFO side used to check it.
+//!
+//! # The FT2232H synchronous FIFO interface (as implemented and modelled)
+//!
+//! From the FT2232H datasheet (FT245 synchronous FIFO interface mode) and
+//! FTDI application note AN_130 ("FT2232H used in an FT245 style
+//! synchronous FIFO mode"), seen from the FPGA; every transfer happens at a
+//! rising edge of `CLKOUT`:
+//!
+//! * `RXF#` low: the chip holds a byte from the host. With `OE#` low the
+//!   chip drives that byte on `ADBUS`; a byte moves to the FPGA at each
+//!   rising edge where `RD#` is low and `RXF#` is low (both as driven in the
+//!   clock before the edge); the chip then presents the next byte, or raises
+//!   `RXF#` after the last one. `RD#` low while `RXF#` is high moves
+//!   nothing.
+//! * `OE#` must be low at least one clock before `RD#` goes low, and stays
+//!   low while reading (the chip drives the bus whenever `OE#` is low).
+//! * `TXE#` low: the chip can take a byte for the host. The byte the FPGA
+//!   drives on `ADBUS` is written at each rising edge where `WR#` is low and
+//!   `TXE#` is low. `TXE#` may go high at any edge; a write strobed in a
+//!   clock where `TXE#` is high does not happen (the byte must be sent
+//!   again).
+//! * `SIWU#` (send immediate / wake up) is held high here (inactive): the
+//!   chip sends a short packet to the host when its latency timer expires
+//!   (the host driver should set it low, e.g. 1-2 ms; a reply of a few
+//!   bytes otherwise waits up to the default 16 ms).
+
+use super::cmd_engine::CmdEngine;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_hdl::prelude::*;
+use std::collections::VecDeque;
+
+/// The clock-crossing FIFOs: 64 bytes, "almost full" at 56 (8 free).
+pub type CrossFifo = AsynchronousFIFO<Bits<8>, 6, 7, 8>;
+
+/// States of the FIFO bus sequencer (the `CLKOUT` domain).
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum BusState {
+    /// Nobody drives the bus (turnaround between directions).
+    Idle,
+    /// `OE#` low for one clock before `RD#` may go low.
+    RdOe,
+    /// Reading: `OE#` low, `RD#` low while a byte is wanted.
+    Read,
+    /// Writing: the FPGA drives the bus, `WR#` low while a byte is sent.
+    Write,
+}
+
+/// The host's register access over an FT2232H channel in synchronous FIFO
+/// mode: bytes read from the chip go to a [`CmdEngine`], its replies are
+/// written to the chip.
+///
+/// **FIFO side** (`fifo_clock` = the chip's `CLKOUT`, 60 MHz): a
+/// sequencer ([`BusState`]) owns the shared data bus, one direction at a
+/// time, with an idle turnaround clock (nobody drives) between them. Read:
+/// `OE#` low for one clock, then `RD#` low while `RXF#` is low and the
+/// receive crossing FIFO has at least 8 free places (the margin covers the
+/// bytes still in flight: it is never overrun). A byte is taken at each
+/// edge with `RD#` and `RXF#` low, registered, then written into the
+/// crossing FIFO. Write: the FPGA drives the bus; a byte from the transmit
+/// crossing FIFO is held on the bus with `WR#` low until an edge where
+/// `TXE#` is low accepts it (`TXE#` is checked at the edge, so a byte
+/// refused by a late `TXE#` is sent again and never lost nor doubled);
+/// `WR#` is not driven low in the clock after one where `TXE#` was high.
+/// Reads take priority while the receive side has work, except that the
+/// sequencer alternates when both directions are ready, and leaves a
+/// direction after 128 clocks if the other one is waiting. All pins are
+/// registered outputs; `RXF#`, `TXE#` and `ADBUS` are used at the edge
+/// (`ADBUS` then goes through an input register).
+///
+/// **Word side** (`clock`, 125 MHz): the engine takes a byte from the
+/// receive FIFO in every clock the FIFO is not empty (it has no
+/// back-pressure; the word clock is faster than `CLKOUT`, so this FIFO
+/// drains faster than it fills); a reply byte moves from the engine into
+/// the transmit FIFO in a clock where it is not full (`ready_in`).
+///
+/// Latency: host to engine, a byte reaches the engine 2 `CLKOUT` clocks
+/// after the edge that took it from the chip (input register, FIFO write
+/// and its address delay) plus the FIFO's pointer handshake (two 2-flop
+/// synchronisers each way: about 4 word clocks + 2 `CLKOUT` clocks, up to
+/// twice that when a pointer update just missed the previous handshake),
+/// i.e. about 6 to 12 `CLKOUT` clocks; engine to host, the same crossing
+/// plus 1-2 clocks to the bus (a reply byte is on `ADBUS` with `WR#` low
+/// 5-12 `CLKOUT` clocks after the engine gives it, plus a turnaround clock
+/// if the bus was reading). The engine's own latency is in [`CmdEngine`];
+/// the measured PING turnaround (last request byte taken to first reply
+/// byte written) is printed by the tests. Throughput: one byte per `CLKOUT`
+/// in each direction while the chip allows it and the bus stays in that
+/// direction (the engine's reply rate, 4 bytes per 6 word clocks = 83 MB/s,
+/// exceeds 60 MB/s). Reset: none; at power-up every register is 0: the
+/// sequencer idle, `RD#`, `WR#`, `OE#` high (held inverted), the bus not
+/// driven, both FIFOs empty, the engine hunting.
+#[derive(LogicBlock)]
+pub struct Ft245Port {
+    /// Word clock (125 MHz): the engine and the register bus.
+    pub clock: Signal<In, Clock>,
+    /// The chip's `CLKOUT` (60 MHz): every FIFO pin is in this domain.
+    pub fifo_clock: Signal<In, Clock>,
+    /// `ADBUS[7:0]` as read from the pins (the chip's byte while `OE#` is
+    /// low).
+    pub d_in: Signal<In, Bits<8>>,
+    /// `ADBUS[7:0]` as driven by the FPGA when `d_oe` is high.
+    pub d_out: Signal<Out, Bits<8>>,
+    /// Output enable of `ADBUS` (high: the FPGA drives `d_out`).
+    pub d_oe: Signal<Out, Bit>,
+    /// `RXF#` (active low): the chip holds a byte from the host.
+    pub rxf_n_in: Signal<In, Bit>,
+    /// `TXE#` (active low): the chip can take a byte for the host.
+    pub txe_n_in: Signal<In, Bit>,
+    /// `RD#` (active low): read a byte at the next edge.
+    pub rd_n_out: Signal<Out, Bit>,
+    /// `WR#` (active low): write the byte on the bus at the next edge.
+    pub wr_n_out: Signal<Out, Bit>,
+    /// `OE#` (active low): the chip drives the bus.
+    pub oe_n_out: Signal<Out, Bit>,
+    /// `SIWU#` (active low): send immediate; always high (inactive).
+    pub siwu_n_out: Signal<Out, Bit>,
+    /// Register bus: word address (see [`CmdEngine`] for the timing).
+    pub bus_addr: Signal<Out, Bits<32>>,
+    /// Register bus: word to write.
+    pub bus_wdata: Signal<Out, Bits<32>>,
+    /// Register bus: write strobe.
+    pub bus_we: Signal<Out, Bit>,
+    /// Register bus: read strobe.
+    pub bus_re: Signal<Out, Bit>,
+    /// Register bus: read data, the clock after `bus_re`.
+    pub bus_rdata: Signal<In, Bits<32>>,
+    /// Register bus: status of the access of the previous clock (0 = OK).
+    pub bus_status_in: Signal<In, Bits<8>>,
+    /// Strobe from the engine: a frame was dropped, header check failed.
+    pub header_crc_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a frame was dropped, payload check failed.
+    pub payload_crc_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a partial frame was dropped by the timeout.
+    pub timeout_drop_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a retried WRITE was answered from memory.
+    pub replay_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a request was executed (OK).
+    pub executed_out: Signal<Out, Bit>,
+    /// Strobe from the engine: a checked frame was lost, the engine was busy.
+    pub overrun_out: Signal<Out, Bit>,
+    /// Bytes skipped while hunting for a sync (0..=2 per clock).
+    pub hunted_out: Signal<Out, Bits<2>>,
+    /// Sticky diagnostic (never expected): a crossing FIFO overflowed or
+    /// underflowed. An OR of flags of both clock domains: read it slowly.
+    pub fifo_error_out: Signal<Out, Bit>,
+    engine: CmdEngine,
+    rx_fifo: CrossFifo,
+    tx_fifo: CrossFifo,
+    // FIFO bus sequencer (fifo_clock domain). Strobes are held
+    // active-high so that the power-up value 0 is "inactive".
+    state: DFF<BusState>,
+    oe_act: DFF<Bit>,
+    rd_act: DFF<Bit>,
+    wr_act: DFF<Bit>,
+    doe: DFF<Bit>,
+    dout: DFF<Bits<8>>,
+    tx_pend: DFF<Bit>,
+    rx_valid: DFF<Bit>,
+    rx_byte: DFF<Bits<8>>,
+    burst: DFF<Bits<8>>,
+    last_read: DFF<Bit>,
+    rx_want: Signal<Local, Bit>,
+    acc: Signal<Local, Bit>,
+    keep: Signal<Local, Bit>,
+    tx_ready: Signal<Local, Bit>,
+    burst_done: Signal<Local, Bit>,
+    wr_go: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    burst_max: Constant<Bits<8>>,
+    one8: Constant<Bits<8>>,
+}
+
+impl Ft245Port {
+    /// A port whose engine drops a partial frame after `timeout_clocks`
+    /// word clocks of silence.
+    pub fn new(timeout_clocks: u32) -> Self {
+        Self {
+            clock: Default::default(),
+            fifo_clock: Default::default(),
+            d_in: Default::default(),
+            d_out: Default::default(),
+            d_oe: Default::default(),
+            rxf_n_in: Default::default(),
+            txe_n_in: Default::default(),
+            rd_n_out: Default::default(),
+            wr_n_out: Default::default(),
+            oe_n_out: Default::default(),
+            siwu_n_out: Default::default(),
+            bus_addr: Default::default(),
+            bus_wdata: Default::default(),
+            bus_we: Default::default(),
+            bus_re: Default::default(),
+            bus_rdata: Default::default(),
+            bus_status_in: Default::default(),
+            header_crc_drop_out: Default::default(),
+            payload_crc_drop_out: Default::default(),
+            timeout_drop_out: Default::default(),
+            replay_out: Default::default(),
+            executed_out: Default::default(),
+            overrun_out: Default::default(),
+            hunted_out: Default::default(),
+            fifo_error_out: Default::default(),
+            engine: CmdEngine::new(timeout_clocks),
+            rx_fifo: Default::default(),
+            tx_fifo: Default::default(),
+            state: Default::default(),
+            oe_act: Default::default(),
+            rd_act: Default::default(),
+            wr_act: Default::default(),
+            doe: Default::default(),
+            dout: Default::default(),
+            tx_pend: Default::default(),
+            rx_valid: Default::default(),
+            rx_byte: Default::default(),
+            burst: Default::default(),
+            last_read: Default::default(),
+            rx_want: Default::default(),
+            acc: Default::default(),
+            keep: Default::default(),
+            tx_ready: Default::default(),
+            burst_done: Default::default(),
+            wr_go: Default::default(),
+            pop: Default::default(),
+            burst_max: Constant::new(127u64.to_bits()),
+            one8: Constant::new(1u64.to_bits()),
+        }
+    }
+}
+
+// Parentheses around mixed expressions are required: rust-hdl 0.46 emits
+// Verilog without them, where the precedence differs from Rust's.
+#[allow(unused_parens)]
+impl Logic for Ft245Port {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, fifo_clock, state, oe_act, rd_act, wr_act, doe, dout, tx_pend, rx_valid,
+            rx_byte, burst, last_read
+        );
+        // ---------------- word clock side ----------------
+        self.engine.clock.next = self.clock.val();
+        self.rx_fifo.write_clock.next = self.fifo_clock.val();
+        self.rx_fifo.read_clock.next = self.clock.val();
+        self.tx_fifo.write_clock.next = self.clock.val();
+        self.tx_fifo.read_clock.next = self.fifo_clock.val();
+        // Receive FIFO -> engine, a byte every clock it has one.
+        self.rx_fifo.read.next = !self.rx_fifo.empty.val();
+        self.engine.data_in.next = self.rx_fifo.data_out.val();
+        self.engine.valid_in.next = !self.rx_fifo.empty.val();
+        // Engine -> transmit FIFO while it has room.
+        self.tx_fifo.data_in.next = self.engine.data_out.val();
+        self.tx_fifo.write.next = self.engine.valid_out.val() & !self.tx_fifo.full.val();
+        self.engine.ready_in.next = !self.tx_fifo.full.val();
+        // Register bus and event strobes.
+        self.bus_addr.next = self.engine.bus_addr.val();
+        self.bus_wdata.next = self.engine.bus_wdata.val();
+        self.bus_we.next = self.engine.bus_we.val();
+        self.bus_re.next = self.engine.bus_re.val();
+        self.engine.bus_rdata.next = self.bus_rdata.val();
+        self.engine.bus_status_in.next = self.bus_status_in.val();
+        self.header_crc_drop_out.next = self.engine.header_crc_drop_out.val();
+        self.payload_crc_drop_out.next = self.engine.payload_crc_drop_out.val();
+        self.timeout_drop_out.next = self.engine.timeout_drop_out.val();
+        self.replay_out.next = self.engine.replay_out.val();
+        self.executed_out.next = self.engine.executed_out.val();
+        self.overrun_out.next = self.engine.overrun_out.val();
+        self.hunted_out.next = self.engine.hunted_out.val();
+        self.fifo_error_out.next = self.rx_fifo.overflow.val()
+            | self.rx_fifo.underflow.val()
+            | self.tx_fifo.overflow.val()
+            | self.tx_fifo.underflow.val();
+        // ---------------- FIFO pins (fifo_clock) ----------------
+        self.rd_n_out.next = !self.rd_act.q.val();
+        self.wr_n_out.next = !self.wr_act.q.val();
+        self.oe_n_out.next = !self.oe_act.q.val();
+        self.siwu_n_out.next = true;
+        self.d_out.next = self.dout.q.val();
+        self.d_oe.next = self.doe.q.val();
+        // A byte moves from the chip at this edge: RD# and RXF# low.
+        self.rx_valid.d.next = self.rd_act.q.val() & !self.rxf_n_in.val();
+        self.rx_byte.d.next = self.d_in.val();
+        self.rx_fifo.write.next = self.rx_valid.q.val();
+        self.rx_fifo.data_in.next = self.rx_byte.q.val();
+        // The chip has a byte for us and the receive FIFO has room for it
+        // and for the bytes in flight.
+        self.rx_want.next = !self.rxf_n_in.val() & !self.rx_fifo.almost_full.val();
+        // The byte on the bus is accepted at this edge: WR# and TXE# low.
+        self.acc.next = self.wr_act.q.val() & !self.txe_n_in.val();
+        // A byte still to be sent (on the bus, not accepted yet).
+        self.keep.next = self.tx_pend.q.val() & !self.acc.val();
+        self.tx_ready.next =
+            (self.keep.val() | !self.tx_fifo.empty.val()) & !self.txe_n_in.val();
+        self.burst_done.next = (self.burst.q.val() == self.burst_max.val());
+        if !self.burst_done.val() {
+            self.burst.d.next = self.burst.q.val() + self.one8.val();
+        }
+        self.tx_pend.d.next = self.keep.val();
+        self.rd_act.d.next = false;
+        self.wr_go.next = false;
+        match self.state.q.val() {
+            BusState::Idle => {
+                self.oe_act.d.next = false;
+                self.doe.d.next = false;
+                self.burst.d.next = 0.into();
+                if self.tx_ready.val() & (self.last_read.q.val() | !self.rx_want.val()) {
+                    self.state.d.next = BusState::Write;
+                    self.doe.d.next = true;
+                    self.wr_go.next = true;
+                    self.last_read.d.next = false;
+                } else if self.rx_want.val() {
+                    self.state.d.next = BusState::RdOe;
+                    self.oe_act.d.next = true;
+                    self.last_read.d.next = true;
+                }
+            }
+            BusState::RdOe => {
+                self.oe_act.d.next = true;
+                self.rd_act.d.next = self.rx_want.val();
+                self.burst.d.next = 0.into();
+                self.state.d.next = BusState::Read;
+            }
+            BusState::Read => {
+                self.oe_act.d.next = true;
+                if self.tx_ready.val() & (!self.rx_want.val() | self.burst_done.val()) {
+                    self.state.d.next = BusState::Idle;
+                    self.oe_act.d.next = false;
+                } else {
+                    self.rd_act.d.next = self.rx_want.val();
+                }
+            }
+            BusState::Write => {
+                self.doe.d.next = true;
+                if self.rx_want.val() & (!self.tx_ready.val() | self.burst_done.val()) {
+                    self.state.d.next = BusState::Idle;
+                    self.doe.d.next = false;
+                } else {
+                    self.wr_go.next = true;
+                }
+            }
+            _ => {
+                self.state.d.next = BusState::Idle;
+            }
+        }
+        // Writing next clock: resend the refused byte, or take a new one.
+        self.pop.next = self.wr_go.val() & !self.keep.val() & !self.tx_fifo.empty.val();
+        self.tx_fifo.read.next = self.pop.val();
+        if self.pop.val() {
+            self.dout.d.next = self.tx_fifo.data_out.val();
+            self.tx_pend.d.next = true;
+        }
+        self.wr_act.d.next =
+            self.wr_go.val() & (self.keep.val() | self.pop.val()) & !self.txe_n_in.val();
+    }
+}
+
+/// What the FPGA drives on the FIFO pins during one `CLKOUT` clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FpgaPins {
+    /// `RD#`.
+    pub rd_n: bool,
+    /// `WR#`.
+    pub wr_n: bool,
+    /// `OE#`.
+    pub oe_n: bool,
+    /// `ADBUS` as driven by the FPGA.
+    pub d_out: u8,
+    /// The FPGA drives `ADBUS`.
+    pub d_oe: bool,
+}
+
+/// What the chip presents during one `CLKOUT` clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChipPins {
+    /// `RXF#`.
+    pub rxf_n: bool,
+    /// `TXE#`.
+    pub txe_n: bool,
+    /// The level of `ADBUS` (the chip's byte, the FPGA's, or noise when
+    /// nobody drives it).
+    pub d: u8,
+}
+
+/// Flow-control behaviour of [`Ft2232hModel`].
+#[derive(Clone, Copy, Debug)]
+pub struct ChipConfig {
+    /// Bytes the chip's receive buffer holds (host to device).
+    pub rx_capacity: usize,
+    /// Bytes the chip's transmit buffer holds (device to host).
+    pub tx_capacity: usize,
+    /// Chance per clock that a USB packet from the host arrives (while the
+    /// host has bytes queued).
+    pub rx_arrive: f64,
+    /// Bytes per USB packet from the host (at most).
+    pub rx_packet: usize,
+    /// Chance per clock that a USB packet goes to the host.
+    pub tx_drain: f64,
+    /// Bytes per USB packet to the host (at most).
+    pub tx_packet: usize,
+    /// Chance per clock that `RXF#` is forced high for 1..=`stall_max`
+    /// clocks although bytes are buffered (packet boundaries).
+    pub rx_stall: f64,
+    /// Chance per clock that `TXE#` is forced high for 1..=`stall_max`
+    /// clocks although there is room.
+    pub tx_stall: f64,
+    /// Longest forced stall, clocks.
+    pub stall_max: u32,
+}
+
+impl ChipConfig {
+    /// No flow control beyond large buffers: `RXF#` low whenever a byte is
+    /// buffered, `TXE#` low always (the fastest the chip can be).
+    pub fn fast() -> Self {
+        Self {
+            rx_capacity: 4096,
+            tx_capacity: 4096,
+            rx_arrive: 1.0,
+            rx_packet: 512,
+            tx_drain: 1.0,
+            tx_packet: 512,
+            rx_stall: 0.0,
+            tx_stall: 0.0,
+            stall_max: 1,
+        }
+    }
+}
+
+/// A cycle model of the FIFO side of an FT2232H channel in synchronous FIFO
+/// mode, as described in the module documentation: a host-to-device queue
+/// fed by the host ([`host_send`](Self::host_send)) that reaches the chip's
+/// receive buffer in packets, a transmit buffer drained to the host in
+/// packets, `RXF#` and `TXE#` from the buffer fill (and random stalls, per
+/// [`ChipConfig`]). Call [`edge`](Self::edge) at each rising edge of
+/// `CLKOUT` with what the FPGA drove in the clock before it, then
+/// [`present`](Self::present) with what the FPGA drives after the edge.
+///
+/// Protocol breaches are recorded in [`violations`](Self::violations):
+/// `RD#` low at an edge without `OE#` low in that clock and the one before,
+/// `WR#` low with the FPGA not driving the bus, `WR#` with `OE#` or `RD#`
+/// low, and both the chip (`OE#` low) and the FPGA driving the bus. A
+/// strobe while the chip's flag is high (`RD#` with `RXF#` high, `WR#` with
+/// `TXE#` high) is allowed by the datasheet and moves nothing: it is only
+/// counted.
+pub struct Ft2232hModel {
+    cfg: ChipConfig,
+    rng: ChaCha8Rng,
+    host_tx: VecDeque<u8>,
+    rx_buf: VecDeque<u8>,
+    tx_buf: VecDeque<u8>,
+    /// Bytes the host has received, in order.
+    pub host_rx: Vec<u8>,
+    rxf_n: bool,
+    txe_n: bool,
+    prev_oe_n: bool,
+    rx_stall_left: u32,
+    tx_stall_left: u32,
+    /// Rising edges seen.
+    pub cycle: u64,
+    /// Edges (`cycle` numbers) at which a byte moved to the FPGA.
+    pub read_log: Vec<u64>,
+    /// Edges at which a byte moved from the FPGA.
+    pub write_log: Vec<u64>,
+    /// `RD#` low with `RXF#` high (no transfer).
+    pub rd_idle: u64,
+    /// `WR#` low with `TXE#` high (no transfer).
+    pub wr_refused: u64,
+    /// Clocks with `RXF#` high although bytes were buffered.
+    pub rx_stalled: u64,
+    /// Clocks with `TXE#` high.
+    pub txe_high: u64,
+    /// Protocol breaches, with the edge number.
+    pub violations: Vec<String>,
+}
+
+impl Ft2232hModel {
+    /// A chip with flow control `cfg` and random stalls from `seed`.
+    pub fn new(cfg: ChipConfig, seed: u64) -> Self {
+        Self {
+            cfg,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            host_tx: VecDeque::new(),
+            rx_buf: VecDeque::new(),
+            tx_buf: VecDeque::new(),
+            host_rx: Vec::new(),
+            rxf_n: true,
+            txe_n: true,
+            prev_oe_n: true,
+            rx_stall_left: 0,
+            tx_stall_left: 0,
+            cycle: 0,
+            read_log: Vec::new(),
+            write_log: Vec::new(),
+            rd_idle: 0,
+            wr_refused: 0,
+            rx_stalled: 0,
+            txe_high: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Changes the flow-control behaviour from the next edge on.
+    pub fn set_config(&mut self, cfg: ChipConfig) {
+        self.cfg = cfg;
+    }
+
+    /// The host sends `bytes` (queued behind earlier ones).
+    pub fn host_send(&mut self, bytes: &[u8]) {
+        self.host_tx.extend(bytes);
+    }
+
+    /// Bytes sent by the host not yet read by the FPGA.
+    pub fn rx_pending(&self) -> usize {
+        self.host_tx.len() + self.rx_buf.len()
+    }
+
+    /// Bytes written by the FPGA not yet delivered to the host.
+    pub fn tx_pending(&self) -> usize {
+        self.tx_buf.len()
+    }
+
+    /// A rising edge of `CLKOUT`; `fpga` is what the FPGA drove in the
+    /// clock that ends here. Moves bytes, then computes `RXF#` and `TXE#`
+    /// for the next clock.
+    pub fn edge(&mut self, fpga: FpgaPins) {
+        let c = self.cycle;
+        if !fpga.rd_n && (fpga.oe_n || self.prev_oe_n) {
+            self.violations
+                .push(format!("edge {c}: RD# low without OE# low a clock before"));
+        }
+        if !fpga.wr_n && !fpga.d_oe {
+            self.violations
+                .push(format!("edge {c}: WR# low with the bus not driven"));
+        }
+        if !fpga.wr_n && (!fpga.oe_n || !fpga.rd_n) {
+            self.violations
+                .push(format!("edge {c}: WR# low together with OE# or RD#"));
+        }
+        if !fpga.rd_n {
+            if !self.rxf_n && !fpga.oe_n {
+                self.rx_buf.pop_front().expect("RXF# low with no byte");
+                self.read_log.push(c);
+            } else {
+                self.rd_idle += 1;
+            }
+        }
+        if !fpga.wr_n {
+            if !self.txe_n {
+                self.tx_buf.push_back(fpga.d_out);
+                self.write_log.push(c);
+            } else {
+                self.wr_refused += 1;
+            }
+        }
+        self.prev_oe_n = fpga.oe_n;
+        // USB side: packets from and to the host.
+        if !self.host_tx.is_empty() && self.rng.gen_bool(self.cfg.rx_arrive) {
+            let room = self.cfg.rx_capacity.saturating_sub(self.rx_buf.len());
+            let n = self.cfg.rx_packet.min(room).min(self.host_tx.len());
+            self.rx_buf.extend(self.host_tx.drain(..n));
+        }
+        if !self.tx_buf.is_empty() && self.rng.gen_bool(self.cfg.tx_drain) {
+            let n = self.cfg.tx_packet.min(self.tx_buf.len());
+            self.host_rx.extend(self.tx_buf.drain(..n));
+        }
+        // Flags for the next clock.
+        if self.rx_stall_left > 0 {
+            self.rx_stall_left -= 1;
+        } else if self.rng.gen_bool(self.cfg.rx_stall) {
+            self.rx_stall_left = self.rng.gen_range(1..=self.cfg.stall_max);
+        }
+        if self.tx_stall_left > 0 {
+            self.tx_stall_left -= 1;
+        } else if self.rng.gen_bool(self.cfg.tx_stall) {
+            self.tx_stall_left = self.rng.gen_range(1..=self.cfg.stall_max);
+        }
+        self.rxf_n = self.rx_buf.is_empty() || self.rx_stall_left > 0;
+        if self.rxf_n && !self.rx_buf.is_empty() {
+            self.rx_stalled += 1;
+        }
+        self.txe_n = self.tx_buf.len() >= self.cfg.tx_capacity || self.tx_stall_left > 0;
+        if self.txe_n {
+            self.txe_high += 1;
+        }
+        self.cycle += 1;
+    }
+
+    /// The chip's pins in the clock after an edge, given what the FPGA
+    /// drives in it (`OE#` decides who drives the bus).
+    pub fn present(&mut self, fpga: FpgaPins) -> ChipPins {
+        let chip_drives = !fpga.oe_n;
+        if chip_drives && fpga.d_oe {
+            self.violations.push(format!(
+                "clock after edge {}: bus contention (OE# low and the FPGA drives)",
+                self.cycle
+            ));
+        }
+        let d = if chip_drives {
+            match self.rx_buf.front() {
+                Some(&b) => b,
+                None => self.rng.gen(),
+            }
+        } else if fpga.d_oe {
+            fpga.d_out
+        } else {
+            self.rng.gen()
+        };
+        ChipPins {
+            rxf_n: self.rxf_n,
+            txe_n: self.txe_n,
+            d,
+        }
+    }
+}
