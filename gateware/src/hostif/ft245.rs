@@ -616,3 +616,501 @@ impl Ft2232hModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hostif::cmd_engine::{BusOp, EngineModel};
+    use crate::verilator::{Model, Port};
+    use fiberloop_spec::proto::{cmd, encode, Direction, Event, Header, Parser, MAX_FRAME_BYTES};
+    use fiberloop_spec::regs;
+
+    /// Large enough never to fire: the host model waits for each reply.
+    const TIMEOUT: u32 = 1 << 24;
+
+    struct Pins {
+        clk: Port,
+        fclk: Port,
+        d_in: Port,
+        d_out: Port,
+        d_oe: Port,
+        rxf_n: Port,
+        txe_n: Port,
+        rd_n: Port,
+        wr_n: Port,
+        oe_n: Port,
+        siwu_n: Port,
+        addr: Port,
+        wdata: Port,
+        we: Port,
+        re: Port,
+        rdata: Port,
+        status: Port,
+        fifo_err: Port,
+        drops: [Port; 4],
+    }
+
+    /// The block with two free-running clocks (simulated time in ps), the
+    /// chip model on the FIFO pins and a memory on the register bus.
+    struct Bench {
+        m: Model,
+        p: Pins,
+        chip: Ft2232hModel,
+        mem: Vec<u32>,
+        bus: Vec<BusOp>,
+        rd: Option<u32>,
+        t: u64,
+        half_w: u64,
+        half_f: u64,
+        next_w: u64,
+        next_f: u64,
+        w_level: bool,
+        f_level: bool,
+        word_clocks: u64,
+        engine_drops: u64,
+    }
+
+    impl Bench {
+        fn new(half_w: u64, half_f: u64, mem: Vec<u32>, seed: u64) -> Self {
+            let mut uut = Ft245Port::new(TIMEOUT);
+            uut.connect_all();
+            let mut m = Model::of_block(&uut).unwrap();
+            let p = Pins {
+                clk: m.p("clock"),
+                fclk: m.p("fifo_clock"),
+                d_in: m.p("d_in"),
+                d_out: m.p("d_out"),
+                d_oe: m.p("d_oe"),
+                rxf_n: m.p("rxf_n_in"),
+                txe_n: m.p("txe_n_in"),
+                rd_n: m.p("rd_n_out"),
+                wr_n: m.p("wr_n_out"),
+                oe_n: m.p("oe_n_out"),
+                siwu_n: m.p("siwu_n_out"),
+                addr: m.p("bus_addr"),
+                wdata: m.p("bus_wdata"),
+                we: m.p("bus_we"),
+                re: m.p("bus_re"),
+                rdata: m.p("bus_rdata"),
+                status: m.p("bus_status_in"),
+                fifo_err: m.p("fifo_error_out"),
+                drops: [
+                    "header_crc_drop_out",
+                    "payload_crc_drop_out",
+                    "timeout_drop_out",
+                    "overrun_out",
+                ]
+                .map(|n| m.p(n)),
+            };
+            let mut chip = Ft2232hModel::new(ChipConfig::fast(), seed);
+            m.set(p.status, 0);
+            m.set(p.rxf_n, 1);
+            m.set(p.txe_n, 1);
+            m.eval();
+            // Power-up: the pins are inactive before any clock.
+            let pins = Self::fpga_of(&m, &p);
+            assert!(pins.rd_n && pins.wr_n && pins.oe_n && !pins.d_oe, "power-up pins");
+            let c = chip.present(pins);
+            m.set(p.d_in, c.d as u64);
+            m.eval();
+            Self {
+                m,
+                p,
+                chip,
+                mem,
+                bus: Vec::new(),
+                rd: None,
+                t: 0,
+                half_w,
+                half_f,
+                next_w: half_w,
+                next_f: half_f,
+                w_level: false,
+                f_level: false,
+                word_clocks: 0,
+                engine_drops: 0,
+            }
+        }
+
+        fn fpga_of(m: &Model, p: &Pins) -> FpgaPins {
+            FpgaPins {
+                rd_n: m.get(p.rd_n) != 0,
+                wr_n: m.get(p.wr_n) != 0,
+                oe_n: m.get(p.oe_n) != 0,
+                d_out: m.get(p.d_out) as u8,
+                d_oe: m.get(p.d_oe) != 0,
+            }
+        }
+
+        /// Advances to the next clock transition (either clock, or both).
+        fn step(&mut self) {
+            self.t = self.next_w.min(self.next_f);
+            let w_edge = self.next_w == self.t;
+            let f_edge = self.next_f == self.t;
+            let w_rise = w_edge && !self.w_level;
+            let f_rise = f_edge && !self.f_level;
+            // Before the edges: what each side sees in the clock ending.
+            if f_rise {
+                let pins = Self::fpga_of(&self.m, &self.p);
+                assert_eq!(self.m.get(self.p.siwu_n), 1, "SIWU# must stay high");
+                self.chip.edge(pins);
+            }
+            if w_rise {
+                let a = self.m.get(self.p.addr) as u32;
+                if self.m.get(self.p.we) != 0 {
+                    let v = self.m.get(self.p.wdata) as u32;
+                    self.mem[a as usize] = v;
+                    self.bus.push(BusOp::Write(a, v));
+                }
+                let re = self.m.get(self.p.re) != 0;
+                for d in self.p.drops {
+                    self.engine_drops += self.m.get(d);
+                }
+                // Read data in the clock after the strobe, junk otherwise.
+                let rdata = match self.rd.take() {
+                    Some(a) => self.mem[a as usize],
+                    None => 0xDEAD_BEEF,
+                };
+                if re {
+                    self.bus.push(BusOp::Read(a));
+                    self.rd = Some(a);
+                }
+                // rdata for the clock after this edge: the word of the
+                // strobe seen now.
+                let _ = rdata;
+            }
+            if w_edge {
+                self.w_level = !self.w_level;
+                self.m.set(self.p.clk, self.w_level as u64);
+                self.next_w += self.half_w;
+            }
+            if f_edge {
+                self.f_level = !self.f_level;
+                self.m.set(self.p.fclk, self.f_level as u64);
+                self.next_f += self.half_f;
+            }
+            self.m.eval();
+            // After the edges: the bus and the chip answer.
+            if w_rise {
+                self.word_clocks += 1;
+                let v = self.rd.map_or(0xDEAD_BEEF, |a| self.mem[a as usize]);
+                self.m.set(self.p.rdata, v as u64);
+            }
+            if f_rise {
+                let pins = Self::fpga_of(&self.m, &self.p);
+                let c = self.chip.present(pins);
+                self.m.set(self.p.rxf_n, c.rxf_n as u64);
+                self.m.set(self.p.txe_n, c.txe_n as u64);
+                self.m.set(self.p.d_in, c.d as u64);
+            }
+            if w_rise || f_rise {
+                self.m.eval();
+            }
+        }
+
+        fn run_fifo_clocks(&mut self, n: u64) {
+            let end = self.chip.cycle + n;
+            while self.chip.cycle < end {
+                self.step();
+            }
+        }
+    }
+
+    fn frame(h: Header, payload: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0u8; MAX_FRAME_BYTES];
+        let n = encode(Direction::Request, &h, payload, &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn random_config(rng: &mut ChaCha8Rng) -> ChipConfig {
+        if rng.gen_ratio(1, 4) {
+            return ChipConfig::fast();
+        }
+        ChipConfig {
+            rx_capacity: rng.gen_range(1..=64),
+            tx_capacity: rng.gen_range(1..=64),
+            rx_arrive: rng.gen_range(0.05..=1.0),
+            rx_packet: rng.gen_range(1..=64),
+            tx_drain: rng.gen_range(0.05..=1.0),
+            tx_packet: rng.gen_range(1..=64),
+            rx_stall: rng.gen_range(0.0..0.2),
+            tx_stall: rng.gen_range(0.0..0.2),
+            stall_max: rng.gen_range(1..=8),
+        }
+    }
+
+    fn random_request(rng: &mut ChaCha8Rng, seq: u8) -> (Header, Vec<u8>) {
+        let k = rng.gen_range(0..10);
+        let (addr, len) = match rng.gen_range(0..20) {
+            0..=12 => {
+                let off = rng.gen_range(0..regs::SCRATCH_WORDS);
+                (
+                    regs::SCRATCH + off,
+                    rng.gen_range(1..=regs::SCRATCH_WORDS - off),
+                )
+            }
+            13..=18 => {
+                let off = rng.gen_range(0..regs::SCRATCH_MEM_WORDS);
+                let max = (regs::SCRATCH_MEM_WORDS - off).min(48);
+                (regs::SCRATCH_MEM + off, rng.gen_range(1..=max))
+            }
+            // Anywhere: often refused (BAD_ADDRESS), still a reply.
+            _ => (rng.gen_range(0..0x3000), rng.gen_range(1..=4)),
+        };
+        let h = Header {
+            seq,
+            code: match k {
+                0..=3 => cmd::WRITE,
+                4..=7 => cmd::READ,
+                _ => cmd::PING,
+            },
+            addr: if k >= 8 { 0 } else { addr },
+            len: if k >= 8 { 0 } else { len as u16 },
+        };
+        let n = if h.code == cmd::WRITE {
+            4 * h.len as usize
+        } else {
+            0
+        };
+        (h, (0..n).map(|_| rng.gen()).collect())
+    }
+
+    /// Result of one request through the bench.
+    struct Sent {
+        /// Edges of the request bytes' reads and of the reply bytes' writes.
+        reads: Vec<u64>,
+        writes: Vec<u64>,
+    }
+
+    /// Sends one request through the chip model, waits for the reply the
+    /// engine model predicts, checks it byte for byte, decodes it, and
+    /// checks the bus operations.
+    fn exchange(
+        b: &mut Bench,
+        model: &mut EngineModel,
+        now: &mut u64,
+        h: Header,
+        payload: &[u8],
+        item: usize,
+    ) -> Sent {
+        let f = frame(h, payload);
+        let rx0 = b.chip.host_rx.len();
+        let (r0, w0) = (b.chip.read_log.len(), b.chip.write_log.len());
+        let mut expect = Vec::new();
+        for &x in &f {
+            *now += 1;
+            model.push(x, *now, &mut expect);
+        }
+        assert!(!expect.is_empty(), "item {item}: the model gives no reply");
+        b.chip.host_send(&f);
+        let mut budget = 200_000u64;
+        while b.chip.host_rx.len() < rx0 + expect.len() {
+            b.run_fifo_clocks(1);
+            budget -= 1;
+            assert!(
+                budget > 0,
+                "item {item}: reply missing ({} of {} bytes, {} request bytes unread)",
+                b.chip.host_rx.len() - rx0,
+                expect.len(),
+                b.chip.rx_pending()
+            );
+        }
+        // A stray or doubled byte would show after the reply.
+        b.run_fifo_clocks(64);
+        let got = &b.chip.host_rx[rx0..];
+        assert_eq!(got, &expect[..], "item {item}: reply bytes ({h:?})");
+        assert_eq!(b.chip.rx_pending(), 0, "item {item}: request not all read");
+        assert_eq!(b.chip.tx_pending(), 0);
+        // The reply decodes as a reply to this request.
+        let mut parser = Parser::new(Direction::Reply, u64::MAX);
+        let mut frames = 0;
+        for (i, &x) in got.iter().enumerate() {
+            if let Some(ev) = parser.push(x, i as u64) {
+                match ev {
+                    Event::Frame(r) => {
+                        assert_eq!(r.seq, h.seq, "item {item}: reply seq");
+                        assert_eq!(i + 1, got.len(), "item {item}: reply ends early");
+                        frames += 1;
+                    }
+                    Event::Dropped(d) => panic!("item {item}: reply dropped: {d:?}"),
+                }
+            }
+        }
+        assert_eq!(frames, 1, "item {item}: reply frames");
+        assert_eq!(b.bus, model.bus, "item {item}: bus operations");
+        assert!(
+            b.chip.violations.is_empty(),
+            "item {item}: protocol violations: {:?}",
+            &b.chip.violations[..b.chip.violations.len().min(5)]
+        );
+        assert_eq!(b.engine_drops, 0, "item {item}: engine dropped a frame");
+        assert_eq!(b.m.get(b.p.fifo_err), 0, "item {item}: FIFO over/underflow");
+        Sent {
+            reads: b.chip.read_log[r0..].to_vec(),
+            writes: b.chip.write_log[w0..].to_vec(),
+        }
+    }
+
+    /// Bytes per clock over the span of `edges`.
+    fn rate(edges: &[u64]) -> f64 {
+        edges.len() as f64 / (edges.last().unwrap() - edges.first().unwrap() + 1) as f64
+    }
+
+    /// The whole path at the given clock half periods (ps): throughput and
+    /// PING turnaround with a fast chip, then `items` seeded random
+    /// requests with random flow control.
+    fn run(half_w: u64, half_f: u64, seed: u64, items: usize) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut mem: Vec<u32> = (0..0x3000).map(|_| rng.gen()).collect();
+        mem[regs::ID as usize] = regs::ID_VALUE;
+        mem[regs::VERSION as usize] = regs::VERSION_VALUE;
+        let mut model = EngineModel::new(TIMEOUT, mem.clone(), |_, _, _| 0);
+        let mut b = Bench::new(half_w, half_f, mem, seed ^ 0x5EED);
+        b.run_fifo_clocks(20);
+        let mut now = 0u64;
+        let mut seq = 0u8;
+        let mut next = |rng: &mut ChaCha8Rng| {
+            seq = seq.wrapping_add(1);
+            random_request(rng, seq)
+        };
+        // Fast chip: throughput each way, PING turnaround.
+        let (mut h, _) = next(&mut rng);
+        h.code = cmd::WRITE;
+        h.addr = regs::SCRATCH_MEM;
+        h.len = 256;
+        let payload: Vec<u8> = (0..1024).map(|_| rng.gen()).collect();
+        let s = exchange(&mut b, &mut model, &mut now, h, &payload, 0);
+        let rx_rate = rate(&s.reads);
+        let rx_bytes = s.reads.len();
+        let (mut h, _) = next(&mut rng);
+        h.code = cmd::READ;
+        h.addr = regs::SCRATCH_MEM;
+        h.len = 256;
+        let s = exchange(&mut b, &mut model, &mut now, h, &[], 1);
+        let tx_rate = rate(&s.writes);
+        let tx_bytes = s.writes.len();
+        let mut turnaround = Vec::new();
+        for i in 0..8 {
+            let (mut h, _) = next(&mut rng);
+            h.code = cmd::PING;
+            h.addr = 0;
+            h.len = 0;
+            let s = exchange(&mut b, &mut model, &mut now, h, &[], 2 + i);
+            turnaround.push(s.writes[0] - s.reads.last().unwrap());
+        }
+        println!(
+            "fast chip: {rx_bytes} bytes in at {rx_rate:.3}/clock, {tx_bytes} out at \
+             {tx_rate:.3}/clock; PING turnaround {}..={} CLKOUT clocks",
+            turnaround.iter().min().unwrap(),
+            turnaround.iter().max().unwrap()
+        );
+        assert!(rx_rate > 0.95, "host to device {rx_rate:.3} bytes/clock");
+        assert!(tx_rate > 0.95, "device to host {tx_rate:.3} bytes/clock");
+        // Random requests, random flow control.
+        for item in 10..10 + items {
+            b.chip.set_config(random_config(&mut rng));
+            let (h, payload) = next(&mut rng);
+            exchange(&mut b, &mut model, &mut now, h, &payload, item);
+        }
+        assert_eq!(b.mem, model.mem, "memory");
+        let c = &b.chip;
+        println!(
+            "{} CLKOUT clocks, {} word clocks, {} bytes in, {} out; RD# with RXF# high {}, \
+             WR# refused {}, RXF# stalled {} clocks, TXE# high {} clocks",
+            c.cycle,
+            b.word_clocks,
+            c.read_log.len(),
+            c.write_log.len(),
+            c.rd_idle,
+            c.wr_refused,
+            c.rx_stalled,
+            c.txe_high
+        );
+        // Flow control was exercised.
+        assert!(c.wr_refused > 20, "WR# refused {} times", c.wr_refused);
+        assert!(c.rx_stalled > 300 && c.txe_high > 1000);
+    }
+
+    /// 125 MHz word clock, 60 MHz `CLKOUT` (8 ns, 16.666 ns: the edges
+    /// drift against each other).
+    #[test]
+    fn ft245_port_60_125_mhz() {
+        run(4000, 8333, 0xF7_2451, 300);
+    }
+
+    /// `CLKOUT` exactly half the word clock (edges coincide).
+    #[test]
+    fn ft245_port_half_word_clock() {
+        run(4000, 8000, 0xF7_2452, 150);
+    }
+
+    /// The chip model flags the breaches it is meant to catch.
+    #[test]
+    fn chip_model_catches_breaches() {
+        let idle = FpgaPins {
+            rd_n: true,
+            wr_n: true,
+            oe_n: true,
+            d_out: 0,
+            d_oe: false,
+        };
+        let mut chip = Ft2232hModel::new(ChipConfig::fast(), 1);
+        chip.host_send(&[1, 2, 3]);
+        chip.edge(idle);
+        // RD# and OE# low together, OE# not low before.
+        chip.edge(FpgaPins {
+            rd_n: false,
+            oe_n: false,
+            ..idle
+        });
+        assert_eq!(chip.violations.len(), 1, "{:?}", chip.violations);
+        // Now OE# was low a clock before: a legal read (the breaching read
+        // above moved a byte too).
+        chip.edge(FpgaPins {
+            rd_n: false,
+            oe_n: false,
+            ..idle
+        });
+        assert_eq!(chip.violations.len(), 1);
+        assert_eq!(chip.read_log.len(), 2);
+        // Contention.
+        chip.present(FpgaPins {
+            oe_n: false,
+            d_oe: true,
+            ..idle
+        });
+        assert_eq!(chip.violations.len(), 2);
+        // WR# without driving the bus.
+        chip.edge(FpgaPins {
+            wr_n: false,
+            ..idle
+        });
+        assert_eq!(chip.violations.len(), 3);
+        // A legal write.
+        chip.edge(FpgaPins {
+            wr_n: false,
+            d_oe: true,
+            d_out: 0x5A,
+            ..idle
+        });
+        assert_eq!(chip.violations.len(), 3);
+        chip.edge(idle);
+        // The undriven write took whatever was on `d_out`.
+        assert_eq!(chip.host_rx, vec![0, 0x5A]);
+    }
+
+    #[test]
+    fn ft245_port_is_synthesizable() {
+        let mut uut = Ft245Port::new(125_000_000);
+        uut.connect_all();
+        let rep = crate::synth::synth_block(&uut, "hostif_ft245_port").unwrap();
+        println!(
+            "Ft245Port: {} LUTs, {} FFs, {} BRAMs",
+            rep.luts(),
+            rep.ffs(),
+            rep.brams()
+        );
+        assert!(rep.luts() < 2500, "{} LUTs", rep.luts());
+    }
+}
