@@ -1049,13 +1049,13 @@ mod tests {
     /// drift against each other).
     #[test]
     fn ft245_port_60_125_mhz() {
-        run(4000, 8333, 0xF7_2451, 300, (0.95, 0.95));
+        run(4000, 8333, 0xF7_2451, 1500, (0.95, 0.95));
     }
 
     /// `CLKOUT` exactly half the word clock (edges coincide).
     #[test]
     fn ft245_port_half_word_clock() {
-        run(4000, 8000, 0xF7_2452, 150, (0.95, 0.95));
+        run(4000, 8000, 0xF7_2452, 800, (0.95, 0.95));
     }
 
     /// A word clock (40 MHz) slower than `CLKOUT`: the receive FIFO fills
@@ -1064,7 +1064,7 @@ mod tests {
     #[test]
     fn ft245_port_slow_word_clock() {
         // The engine replies at 4 bytes per 6 word clocks: 0.44 per CLKOUT.
-        let (held, idle) = run(12_500, 8333, 0xF7_2453, 60, (0.6, 0.4));
+        let (held, idle) = run(12_500, 8333, 0xF7_2453, 300, (0.6, 0.4));
         // Without a full buffer, RD# is high with RXF# low only in the clock
         // after OE# goes low and in the clock after RXF# returns low (about
         // as often as RD# is low with RXF# high).
