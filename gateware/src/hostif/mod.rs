@@ -13,6 +13,7 @@
 
 pub mod cmd_engine;
 pub mod crc32_byte;
+pub mod ft245;
 pub mod region_check;
 pub mod uart;
 pub mod uart_bridge;
