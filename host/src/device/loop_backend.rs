@@ -14,11 +14,13 @@
 //! controller only knows "fill").
 
 use super::engine::{Backend, Refusal, SlotData};
+use fiberloop_gateware::infer::engine::ParamEntry;
+use fiberloop_gateware::infer::sequencer::LayerEntry;
 use super::SimOptions;
 use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::status;
-use fiberloop_spec::regs::{counter, ctrl, status_bits, COUNTER_COUNT};
+use fiberloop_spec::regs::{counter, ctrl, infer_bits, status_bits, COUNTER_COUNT};
 
 /// Most owed word clocks run before one loop access.
 pub const MAX_CATCHUP: u64 = 200_000;
@@ -135,5 +137,52 @@ impl Backend for LoopBackend {
 
     fn advance(&mut self, clocks: u64) {
         self.owed = self.owed.saturating_add(clocks);
+    }
+
+    fn eng_batch(&mut self) -> u32 {
+        self.sim.eng_batch() as u32
+    }
+
+    fn eng_write_table(&mut self, layer: u32, entry: LayerEntry) {
+        self.catch_up();
+        self.sim.eng_write_table(layer as usize, entry);
+    }
+
+    fn eng_set_layers(&mut self, n: u32) {
+        self.catch_up();
+        self.sim.eng_set_layers(n as usize);
+    }
+
+    fn eng_write_param(&mut self, index: u32, p: &ParamEntry) {
+        self.catch_up();
+        self.sim.eng_write_param(index as usize, p);
+    }
+
+    fn eng_write_input(&mut self, row: u32, word: u32, pair: u16) {
+        self.catch_up();
+        let i = 2 * word as usize;
+        self.sim.eng_write_input(row as usize, i, pair as u8 as i8);
+        self.sim
+            .eng_write_input(row as usize, i + 1, (pair >> 8) as u8 as i8);
+    }
+
+    fn eng_start(&mut self) {
+        self.catch_up();
+        self.sim.eng_start();
+    }
+
+    fn eng_status(&mut self) -> u32 {
+        self.catch_up();
+        let s = self.sim.eng_status();
+        let bit = |b: bool, v: u32| if b { v } else { 0 };
+        bit(s.busy, infer_bits::BUSY)
+            | bit(s.done, infer_bits::DONE)
+            | bit(s.bad, infer_bits::BAD)
+            | bit(s.overrun, infer_bits::OVERRUN)
+    }
+
+    fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
+        self.catch_up();
+        self.sim.eng_read_output(row as usize, word as usize)
     }
 }
