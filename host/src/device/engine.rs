@@ -26,15 +26,15 @@
 //! same unit, and the backend's loop advances by `clocks_per_byte` word
 //! clocks per unit, so loop time passes as bytes arrive.
 
+use fiberloop_gateware::infer::engine::{ParamEntry, PARAM_ENTRIES};
+use fiberloop_gateware::infer::sequencer::LayerEntry;
+use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_spec::frame::PAYLOAD_BYTES;
+use fiberloop_spec::layout::SLOT_WORDS as TAP_SLOT_WORDS;
 use fiberloop_spec::proto::{
     self, cmd, crc32, status, Direction, DropReason, Event, Header, Parser, HEADER_BYTES,
     MAX_BURST_WORDS,
 };
-use fiberloop_gateware::infer::engine::{ParamEntry, PARAM_ENTRIES};
-use fiberloop_gateware::infer::sequencer::LayerEntry;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
-use fiberloop_spec::layout::SLOT_WORDS as TAP_SLOT_WORDS;
 use fiberloop_spec::quant::Requant;
 use fiberloop_spec::regs::{
     self, counter, infer_bits, link, status_bits, COUNTER_COUNT, SLOT_WORDS,
@@ -389,7 +389,11 @@ impl Backend for RamBackend {
 
     fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
         let e = &self.engine;
-        let r = if (row as usize) < e.batch { row as usize } else { 0 };
+        let r = if (row as usize) < e.batch {
+            row as usize
+        } else {
+            0
+        };
         let i = e.read_bank * BANK + 2 * (word as usize % (BANK / 2));
         e.acts[r][i] as u8 as u16 | (e.acts[r][i + 1] as u8 as u16) << 8
     }
@@ -812,7 +816,9 @@ impl<B: Backend> Engine<B> {
                 self.n_layers = v;
                 self.backend.eng_set_layers(v);
             }
-            _ if in_range(MODEL_TAG, MODEL_TAG_WORDS) => self.model_tag[(a - MODEL_TAG) as usize] = v,
+            _ if in_range(MODEL_TAG, MODEL_TAG_WORDS) => {
+                self.model_tag[(a - MODEL_TAG) as usize] = v
+            }
             _ if in_range(LAYER_TABLE, LAYER_TABLE_WORDS) => {
                 let o = (a - LAYER_TABLE) as usize;
                 if o & 1 == 0 {
@@ -967,10 +973,7 @@ mod tests {
             &request(1, cmd::WRITE, regs::SCRATCH_MEM, 1024, &data),
         );
         assert_eq!(h.code, status::OK);
-        let (h, d) = transact(
-            &mut e,
-            &request(2, cmd::READ, regs::SCRATCH_MEM, 1024, &[]),
-        );
+        let (h, d) = transact(&mut e, &request(2, cmd::READ, regs::SCRATCH_MEM, 1024, &[]));
         assert_eq!((h.code, h.len), (status::OK, 1024));
         assert_eq!(d, data);
     }
@@ -1219,9 +1222,15 @@ mod tests {
         // written (the latches), the entry is not entered.
         let e = 3;
         let base = regs::PARAM_MEM + 4 * e;
-        let h = g.w(base, &[100, 200, param_word2::pack(4, -2, true) | 1 << 20, 0]);
+        let h = g.w(
+            base,
+            &[100, 200, param_word2::pack(4, -2, true) | 1 << 20, 0],
+        );
         assert_eq!((h.code, h.addr), (status::BAD_VALUE, base + 2));
-        assert_eq!(g.e.backend().engine.param(e as usize), ParamEntry::default());
+        assert_eq!(
+            g.e.backend().engine.param(e as usize),
+            ParamEntry::default()
+        );
         let h = g.w(base + 2, &[0x20]);
         assert_eq!((h.code, h.addr), (status::BAD_VALUE, base + 2), "bit 5");
         let h = g.w(base + 3, &[1]);
@@ -1238,7 +1247,15 @@ mod tests {
                 relu: true
             }
         );
-        g.ok(base, &[-5i32 as u32, i32::MIN as u32, param_word2::pack(31, 127, false), 0]);
+        g.ok(
+            base,
+            &[
+                -5i32 as u32,
+                i32::MIN as u32,
+                param_word2::pack(31, 127, false),
+                0,
+            ],
+        );
         assert_eq!(g.e.backend().engine.param(e as usize).multiplier, i32::MIN);
         assert_eq!(g.e.backend().engine.param(e as usize).bias, -5);
         // Inputs: bits 31:16 must be 0; the burst stops at the bad word.

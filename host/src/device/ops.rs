@@ -496,7 +496,10 @@ mod tests {
         let e = load_model(&mut c, &net, 77, &mut |_| {}).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, OpsError::DoesNotFit(_)), "{msg}");
-        assert!(msg.contains("113 slots") && msg.contains("13 slots"), "{msg}");
+        assert!(
+            msg.contains("113 slots") && msg.contains("13 slots"),
+            "{msg}"
+        );
         assert!(msg.contains("nothing was written"), "{msg}");
         assert_eq!(c.read_block(regs::MODEL_TAG, 2).unwrap(), vec![0x1234, 5]);
         assert_eq!(c.transport().engine().backend().slot_writes, 0);
@@ -510,19 +513,34 @@ mod tests {
         let net = Network::from_bytes(&bytes, &dir).unwrap();
         let mut c = board(13);
         let x = Int8Matrix::new(1, 64, vec![0; 64]).unwrap();
-        let e = infer(&mut c, &x, InferConfig::default(), &mut InferStats::default());
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        );
         assert!(matches!(e, Err(OpsError::NoModel)), "{e:?}");
         load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
         let x = Int8Matrix::new(2, 63, vec![0; 126]).unwrap();
-        let e = infer(&mut c, &x, InferConfig::default(), &mut InferStats::default())
-            .unwrap_err()
-            .to_string();
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("63 wide") && e.contains("takes 64"), "{e}");
         // A fill loses the model.
         c.fill().unwrap();
         assert!(!holds_model(&mut c, file_tag(&bytes)).unwrap());
         let x = Int8Matrix::new(1, 64, vec![0; 64]).unwrap();
-        let e = infer(&mut c, &x, InferConfig::default(), &mut InferStats::default());
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        );
         assert!(matches!(e, Err(OpsError::NoModel)), "{e:?}");
     }
 }
