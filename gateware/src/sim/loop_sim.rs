@@ -552,7 +552,8 @@ impl LoopSim {
     /// busy ([`EngineStatus::busy`]).
     pub fn eng_write_table(&mut self, layer: usize, entry: LayerEntry) {
         self.m.set(self.p.eng_table_we, 1);
-        self.m.set(self.p.eng_table_addr, (layer % MAX_LAYERS) as u64);
+        self.m
+            .set(self.p.eng_table_addr, (layer % MAX_LAYERS) as u64);
         self.m.set(self.p.eng_table_data, entry.pack());
         self.step();
     }
@@ -607,7 +608,8 @@ impl LoopSim {
     /// (15:8) of batch row `row`, one clock. Meaningful while not busy.
     pub fn eng_read_output(&mut self, row: usize, word: usize) -> u16 {
         self.m.set(self.p.eng_out_row, row as u64);
-        self.m.set(self.p.eng_out_word, (word % (MAX_INPUTS / 2)) as u64);
+        self.m
+            .set(self.p.eng_out_word, (word % (MAX_INPUTS / 2)) as u64);
         self.step();
         self.m.get(self.p.eng_out_data) as u16
     }

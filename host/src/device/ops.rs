@@ -399,7 +399,7 @@ pub fn infer<T: Transport>(
                         status: s,
                     });
                 }
-                if stats.polls % 64 == 0 {
+                if stats.polls.is_multiple_of(64) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             };
