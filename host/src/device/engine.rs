@@ -124,8 +124,13 @@ pub struct RamEngine {
     /// Running word clocks left until the batch is done (while busy).
     left: Option<u64>,
     done: bool,
+    bad: bool,
     overrun: bool,
     batch: usize,
+    /// Batches still to be flagged `BAD` (a weight frame marked bad by the
+    /// loop), for tests of the host's handling; the RAM loop never damages
+    /// frames by itself.
+    pub bad_batches: u32,
 }
 
 impl RamEngine {
@@ -138,8 +143,10 @@ impl RamEngine {
             read_bank: 0,
             left: None,
             done: false,
+            bad: false,
             overrun: false,
             batch,
+            bad_batches: 0,
         }
     }
 
@@ -331,6 +338,10 @@ impl Backend for RamBackend {
                 self.engine.left = None;
                 self.engine.compute(&self.slots);
                 self.engine.done = true;
+                if self.engine.bad_batches > 0 {
+                    self.engine.bad_batches -= 1;
+                    self.engine.bad = true;
+                }
             }
         }
     }
@@ -368,6 +379,7 @@ impl Backend for RamBackend {
         }
         e.read_bank ^= 1;
         e.done = false;
+        e.bad = false;
         e.overrun = false;
         e.left = Some(2 * self.lap_clocks);
     }
@@ -380,6 +392,9 @@ impl Backend for RamBackend {
         }
         if e.done {
             v |= infer_bits::DONE;
+        }
+        if e.bad {
+            v |= infer_bits::BAD;
         }
         if e.overrun {
             v |= infer_bits::OVERRUN;

@@ -543,4 +543,39 @@ mod tests {
         );
         assert!(matches!(e, Err(OpsError::NoModel)), "{e:?}");
     }
+
+    #[test]
+    fn a_bad_batch_is_run_again_once_then_refused() {
+        let dir = data("digits");
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let net = Network::from_bytes(&bytes, &dir).unwrap();
+        let inputs = net.read_inputs(dir.join("inputs.npy")).unwrap();
+        let x = Int8Matrix::new(20, 64, inputs.data()[..20 * 64].to_vec()).unwrap();
+        let mut c = board(13);
+        load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        let bad = |c: &mut Client<SimTransport<RamBackend>>, n| {
+            c.transport_mut()
+                .engine_mut()
+                .backend_mut()
+                .engine
+                .bad_batches = n;
+        };
+        // One bad batch: run again, right outputs.
+        bad(&mut c, 1);
+        let mut st = InferStats::default();
+        let y = infer(&mut c, &x, InferConfig::default(), &mut st).unwrap();
+        assert_eq!(y, net.infer(&x).unwrap());
+        assert_eq!((st.batches, st.bad_retries), (4, 1));
+        // Two in a row: refused, naming the batch.
+        bad(&mut c, 2);
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, OpsError::BadWeights { batch: 0 }), "{e}");
+        assert!(e.to_string().contains("marked bad"), "{e}");
+    }
 }
