@@ -49,22 +49,22 @@ fn measure<T: Transport>(c: &mut Client<T>, bytes: usize) -> (f64, f64) {
     let words: Vec<u32> = (0..(bytes / 4) as u32)
         .map(|i| i.wrapping_mul(0x9E37_79B1))
         .collect();
-    let window = regs::PARAM_MEM_WORDS as usize;
+    let window = regs::SCRATCH_MEM_WORDS as usize;
     let t = Instant::now();
     for chunk in words.chunks(window) {
-        c.write_block(regs::PARAM_MEM, chunk).unwrap();
+        c.write_block(regs::SCRATCH_MEM, chunk).unwrap();
     }
     let w = bytes as f64 / t.elapsed().as_secs_f64();
     // The window holds the last chunk written.
     let last = words.chunks(window).last().unwrap();
     let t = Instant::now();
     for chunk in words.chunks(window) {
-        let got = c.read_block(regs::PARAM_MEM, chunk.len()).unwrap();
+        let got = c.read_block(regs::SCRATCH_MEM, chunk.len()).unwrap();
         assert_eq!(got.len(), chunk.len());
     }
     let r = bytes as f64 / t.elapsed().as_secs_f64();
     assert_eq!(
-        &c.read_block(regs::PARAM_MEM, last.len()).unwrap()[..],
+        &c.read_block(regs::SCRATCH_MEM, last.len()).unwrap()[..],
         last
     );
     (w, r)

@@ -70,9 +70,9 @@ fn pty_board_does_bursts_slots_and_stats() {
     let id = c.ping().unwrap();
     assert_eq!(id.id, regs::ID_VALUE);
     c.fill().unwrap();
-    let data = pattern(2500, 1);
-    c.write_block(regs::PARAM_MEM, &data).unwrap();
-    assert_eq!(c.read_block(regs::PARAM_MEM, 2500).unwrap(), data);
+    let data = pattern(1024, 1);
+    c.write_block(regs::SCRATCH_MEM, &data).unwrap();
+    assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), data);
     let payload: Vec<u8> = (0..PAYLOAD_BYTES).map(|i| (i * 13 + 5) as u8).collect();
     c.write_slot(2, &payload).unwrap();
     let slot = c.read_slot(2).unwrap();
@@ -98,25 +98,21 @@ fn tcp_board_does_bursts_and_stats() {
         ClientConfig::default(),
     );
     c.ping().unwrap();
-    let data = pattern(5000, 2);
-    c.write_block(regs::PARAM_MEM, &data[..4096]).unwrap();
-    c.write_block(regs::ACT_IN, &data[4096..]).unwrap();
-    assert_eq!(c.read_block(regs::PARAM_MEM, 4096).unwrap(), data[..4096]);
-    assert_eq!(c.read_block(regs::ACT_IN, 904).unwrap(), data[4096..]);
-    assert_eq!(
-        c.stats().requests,
-        1 + 4 + 1 + 4 + 1,
-        "ping and 4 KiB bursts"
-    );
+    let data = pattern(4096, 2);
+    for chunk in data.chunks(1024) {
+        c.write_block(regs::SCRATCH_MEM, chunk).unwrap();
+        assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), chunk);
+    }
+    assert_eq!(c.stats().requests, 1 + 4 + 4, "ping and 4 KiB bursts");
     let k = c.counters().unwrap();
-    assert_eq!(k.link[regs::link::EXECUTED as usize], 13);
+    assert_eq!(k.link[regs::link::EXECUTED as usize], 11);
     // A second client after the first leaves finds the same board.
     drop(c);
     let mut c = Client::new(
         TcpTransport::connect(&s.at).unwrap(),
         ClientConfig::default(),
     );
-    assert_eq!(c.read_block(regs::ACT_IN, 904).unwrap(), data[4096..]);
+    assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), data[3072..]);
 }
 
 fn ram_board() -> SimTransport<RamBackend> {
@@ -146,10 +142,10 @@ fn damaged_link_still_gives_bit_exact_bursts() {
     c.fill().unwrap();
     for round in 0..4u32 {
         let data = pattern(6144, round);
-        c.write_block(regs::PARAM_MEM, &data[..4096]).unwrap();
-        c.write_block(regs::ACT_IN, &data[4096..]).unwrap();
-        assert_eq!(c.read_block(regs::PARAM_MEM, 4096).unwrap(), data[..4096]);
-        assert_eq!(c.read_block(regs::ACT_IN, 2048).unwrap(), data[4096..]);
+        for chunk in data.chunks(1024) {
+            c.write_block(regs::SCRATCH_MEM, chunk).unwrap();
+            assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), chunk);
+        }
         let p: Vec<u8> = (0..PAYLOAD_BYTES as u32)
             .map(|i| (i + round) as u8)
             .collect();

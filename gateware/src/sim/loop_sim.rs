@@ -191,6 +191,19 @@ pub struct BatchOutput {
     pub clocks: u64,
 }
 
+/// The inference engine's status flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStatus {
+    /// A batch is running.
+    pub busy: bool,
+    /// The last batch finished.
+    pub done: bool,
+    /// A weight frame of the last batch was marked bad.
+    pub bad: bool,
+    /// The array's drain overran (sticky until the next start).
+    pub overrun: bool,
+}
+
 /// A frame captured as it arrived (after 8b/10b decoding and frame sync,
 /// before correction): the 255-byte codeword.
 pub type RawFrame = [u8; CODEWORD_BYTES];
@@ -529,6 +542,78 @@ impl LoopSim {
         })
     }
 
+    /// The inference engine's batch: input vectors per inference.
+    pub fn eng_batch(&self) -> usize {
+        ENGINE_BATCH
+    }
+
+    /// Engine port: writes layer-table entry `layer` (0..[`MAX_LAYERS`]),
+    /// one clock. The engine ignores nothing here: do not call it while
+    /// busy ([`EngineStatus::busy`]).
+    pub fn eng_write_table(&mut self, layer: usize, entry: LayerEntry) {
+        self.m.set(self.p.eng_table_we, 1);
+        self.m
+            .set(self.p.eng_table_addr, (layer % MAX_LAYERS) as u64);
+        self.m.set(self.p.eng_table_data, entry.pack());
+        self.step();
+    }
+
+    /// Engine port: the number of layers in the table (held, no clock).
+    pub fn eng_set_layers(&mut self, n: usize) {
+        self.m.set(self.p.eng_n_layers, n as u64);
+    }
+
+    /// Engine port: writes parameter entry `index`, one clock.
+    pub fn eng_write_param(&mut self, index: usize, p: &ParamEntry) {
+        let v = p.pack();
+        self.m.set(self.p.eng_param_we, 1);
+        self.m.set(
+            self.p.eng_param_addr,
+            (index % crate::infer::engine::PARAM_ENTRIES) as u64,
+        );
+        self.m.set_words(
+            self.p.eng_param_data,
+            &[v as u32, (v >> 32) as u32, (v >> 64) as u32],
+        );
+        self.step();
+    }
+
+    /// Engine port: writes input `index` of batch row `row` into the write
+    /// bank, one clock (the engine ignores it while busy).
+    pub fn eng_write_input(&mut self, row: usize, index: usize, value: i8) {
+        self.m.set(self.p.eng_in_we, 1);
+        self.m.set(self.p.eng_in_row, row as u64);
+        self.m.set(self.p.eng_in_index, (index % MAX_INPUTS) as u64);
+        self.m.set(self.p.eng_in_data, value as u8 as u64);
+        self.step();
+    }
+
+    /// Engine port: the start strobe, one clock (ignored while busy).
+    pub fn eng_start(&mut self) {
+        self.m.set(self.p.eng_start, 1);
+        self.step();
+    }
+
+    /// Engine status now (no clock).
+    pub fn eng_status(&self) -> EngineStatus {
+        EngineStatus {
+            busy: self.m.get(self.p.eng_busy) == 1,
+            done: self.m.get(self.p.eng_done) == 1,
+            bad: self.m.get(self.p.eng_bad) == 1,
+            overrun: self.m.get(self.p.eng_overrun) == 1,
+        }
+    }
+
+    /// Engine port: reads outputs `2 word` (bits 7:0) and `2 word + 1`
+    /// (15:8) of batch row `row`, one clock. Meaningful while not busy.
+    pub fn eng_read_output(&mut self, row: usize, word: usize) -> u16 {
+        self.m.set(self.p.eng_out_row, row as u64);
+        self.m
+            .set(self.p.eng_out_word, (word % (MAX_INPUTS / 2)) as u64);
+        self.step();
+        self.m.get(self.p.eng_out_data) as u16
+    }
+
     /// Loads a network into the inference engine: its layer table and the
     /// per-output parameters (the weights are in the loop's slots, written
     /// with [`LoopSim::write_slot`]). Refused, changing nothing, if it has
@@ -557,27 +642,16 @@ impl LoopSim {
                 )));
             }
         }
-        if self.m.get(self.p.eng_busy) == 1 {
+        if self.eng_status().busy {
             return Err(LoopSimError::Engine("busy with an inference".into()));
         }
         for (k, l) in layers.iter().enumerate() {
-            self.m.set(self.p.eng_table_we, 1);
-            self.m.set(self.p.eng_table_addr, k as u64);
-            self.m.set(self.p.eng_table_data, l.entry.pack());
-            self.step();
+            self.eng_write_table(k, l.entry);
             for (j, p) in l.params.iter().enumerate() {
-                let v = p.pack();
-                self.m.set(self.p.eng_param_we, 1);
-                self.m
-                    .set(self.p.eng_param_addr, l.entry.param_base as u64 + j as u64);
-                self.m.set_words(
-                    self.p.eng_param_data,
-                    &[v as u32, (v >> 32) as u32, (v >> 64) as u32],
-                );
-                self.step();
+                self.eng_write_param(l.entry.param_base as usize + j, p);
             }
         }
-        self.m.set(self.p.eng_n_layers, layers.len() as u64);
+        self.eng_set_layers(layers.len());
         Ok(())
     }
 
@@ -606,46 +680,38 @@ impl LoopSim {
                 "input vectors must all have the same width, at most {MAX_INPUTS}"
             )));
         }
-        if self.m.get(self.p.eng_busy) == 1 {
+        if self.eng_status().busy {
             return Err(LoopSimError::Engine("busy with an inference".into()));
         }
         for (b, x) in inputs.iter().enumerate() {
             for (i, &v) in x.iter().enumerate() {
-                self.m.set(self.p.eng_in_we, 1);
-                self.m.set(self.p.eng_in_row, b as u64);
-                self.m.set(self.p.eng_in_index, i as u64);
-                self.m.set(self.p.eng_in_data, v as u8 as u64);
-                self.step();
+                self.eng_write_input(b, i, v);
             }
         }
-        self.m.set(self.p.eng_start, 1);
-        self.step();
+        self.eng_start();
         let start = self.clocks;
         // Layer 0's first slot within a lap, the layers within the next.
         let limit = 3 * self.op_timeout();
-        while self.m.get(self.p.eng_busy) == 1 {
+        while self.eng_status().busy {
             if self.clocks - start > limit {
                 return Err(LoopSimError::Timeout("inference", limit));
             }
             self.step();
         }
         let clocks = self.clocks - start;
-        if self.m.get(self.p.eng_done) == 0 {
+        let st = self.eng_status();
+        if !st.done {
             return Err(LoopSimError::Engine("the inference did not start".into()));
         }
-        if self.m.get(self.p.eng_overrun) == 1 {
+        if st.overrun {
             return Err(LoopSimError::Engine(
                 "the MAC array's drain overran: a row stride below the batch".into(),
             ));
         }
-        let bad = self.m.get(self.p.eng_bad) == 1;
         let mut out = vec![vec![0i8; outputs]; inputs.len()];
         for (b, o) in out.iter_mut().enumerate() {
             for a in 0..outputs.div_ceil(2) {
-                self.m.set(self.p.eng_out_row, b as u64);
-                self.m.set(self.p.eng_out_word, a as u64);
-                self.step();
-                let d = self.m.get(self.p.eng_out_data) as u16;
+                let d = self.eng_read_output(b, a);
                 o[2 * a] = d as u8 as i8;
                 if 2 * a + 1 < outputs {
                     o[2 * a + 1] = (d >> 8) as u8 as i8;
@@ -654,7 +720,7 @@ impl LoopSim {
         }
         Ok(BatchOutput {
             outputs: out,
-            bad,
+            bad: st.bad,
             clocks,
         })
     }

@@ -2,14 +2,16 @@
 
 pub mod capture;
 pub mod devices;
+pub mod infer;
+pub mod load;
 pub mod selftest;
 pub mod sim;
 pub mod stats;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
 /// Exit codes, distinct per kind of failure.
-#[allow(dead_code)] // BAD_INPUT is for the subcommands that follow (load, infer)
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
@@ -21,10 +23,11 @@ pub mod exit {
     pub const DEVICE_UNAVAILABLE: u8 = 4;
     /// I/O with the device failed.
     pub const IO: u8 = 5;
-    /// Results differ from the reference.
+    /// Results differ from the reference or the expected file.
     pub const MISMATCH: u8 = 6;
-    /// The device refused a request (status other than OK) or is not a
-    /// fiberloop board.
+    /// The device refused a request (status other than OK), is not a
+    /// fiberloop board, or cannot do what was asked in its state (no model
+    /// loaded, loop lost, weights marked bad).
     pub const REFUSED: u8 = 7;
 }
 
@@ -60,6 +63,14 @@ pub enum Command {
     Devices(devices::Args),
     /// Loop and host-link counters of the board.
     Stats(stats::Args),
+    /// Load a model: its weights into the loop, its layer table and
+    /// parameters into the inference engine.
+    Load(load::Args),
+    /// Run int8 inputs through the model on the board.
+    Infer(infer::Args),
+    /// Run inputs on the board and check every output against the host
+    /// reference and/or an expected file (exit 6 on a difference).
+    Verify(verify::Args),
     /// The simulated board.
     #[command(subcommand)]
     Sim(sim::Command),
@@ -91,6 +102,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Capture(args) => capture::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Stats(args) => stats::run(&cli.device, args),
+        Command::Load(args) => load::run(&cli.device, cli.quiet, args),
+        Command::Infer(args) => infer::run(&cli.device, cli.quiet, args),
+        Command::Verify(args) => verify::run(&cli.device, cli.quiet, args),
         Command::Sim(cmd) => sim::run(cmd),
     }
 }
@@ -116,7 +130,13 @@ pub fn open_device(
         };
         Failure::new(code, e)
     })?;
-    Ok(client::Client::new(t, client::ClientConfig::default()))
+    // A simulated board may take a while over one request (the Verilator
+    // model catches up on link time): wait longer than for a board.
+    let cfg = client::ClientConfig {
+        timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    Ok(client::Client::new(t, cfg))
 }
 
 /// The exit code of a failed operation.
@@ -128,4 +148,60 @@ pub fn client_error(e: fiberloop::device::client::ClientError) -> Failure {
         ClientError::Usage(_) => exit::USAGE,
     };
     Failure::new(code, e)
+}
+
+/// The exit code of a failed model operation.
+pub fn ops_failure(e: fiberloop::device::ops::OpsError) -> Failure {
+    use fiberloop::device::ops::OpsError;
+    let e = match e {
+        OpsError::Client(c) => return client_error(c),
+        e => e,
+    };
+    let code = match &e {
+        OpsError::Client(_) => exit::REFUSED,
+        OpsError::DoesNotFit(_) | OpsError::InputWidth { .. } | OpsError::Model(_) => {
+            exit::BAD_INPUT
+        }
+        OpsError::Timeout { .. } => exit::IO,
+        OpsError::NoLoop(_)
+        | OpsError::NoModel
+        | OpsError::LoopLost(_)
+        | OpsError::BadWeights { .. }
+        | OpsError::Overrun { .. }
+        | OpsError::Board(_) => exit::REFUSED,
+    };
+    Failure::new(code, e)
+}
+
+/// A model file read and checked, with its tag.
+pub struct Model {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The network.
+    pub net: fiberloop::model::Network,
+    /// Its tag (`fiberloop::device::ops::file_tag`).
+    pub tag: u32,
+}
+
+/// Reads and checks a model file (exit 3 if it is missing or bad), and
+/// what the engine can hold (layers, widths, parameter entries).
+pub fn read_model(path: &std::path::Path) -> Result<Model, Failure> {
+    use fiberloop::model::{ModelError, Network};
+    let bytes = std::fs::read(path).map_err(|source| {
+        Failure::new(
+            exit::BAD_INPUT,
+            ModelError::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                source,
+            },
+        )
+    })?;
+    let net = Network::from_bytes(&bytes, path).map_err(|e| Failure::new(exit::BAD_INPUT, e))?;
+    fiberloop::device::ops::check_engine_limits(&net).map_err(ops_failure)?;
+    Ok(Model {
+        path: path.to_path_buf(),
+        net,
+        tag: fiberloop::device::ops::file_tag(&bytes),
+    })
 }

@@ -489,13 +489,18 @@ mod tests {
     #[test]
     fn bulk_is_split_into_bursts() {
         let mut c = ram_client();
-        let data: Vec<u32> = (0..3000u32)
+        let data: Vec<u32> = (0..1024u32)
             .map(|i| i.wrapping_mul(2_654_435_761))
             .collect();
-        c.write_block(regs::PARAM_MEM, &data).unwrap();
-        assert_eq!(c.stats().requests, 3, "3000 words in 3 bursts");
-        assert_eq!(c.read_block(regs::PARAM_MEM, 3000).unwrap(), data);
-        assert_eq!(c.stats().requests, 6);
+        c.write_block(regs::SCRATCH_MEM, &data).unwrap();
+        assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), data);
+        assert_eq!(c.stats().requests, 2, "1024 words in one burst each way");
+        // 3000 input words (two int8 each) in 3 bursts, 3000 outputs back
+        // in 3 more.
+        let pairs: Vec<u32> = (0..3000u32).map(|i| i & 0xFFFF).collect();
+        c.write_block(regs::ACT_IN, &pairs).unwrap();
+        assert_eq!(c.read_block(regs::ACT_OUT, 3000).unwrap().len(), 3000);
+        assert_eq!(c.stats().requests, 8);
         assert_eq!(c.stats().retries, 0);
     }
 

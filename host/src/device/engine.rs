@@ -3,23 +3,42 @@
 //! register file of `fiberloop_spec::regs` in front of a loop.
 //!
 //! The engine owns the protocol side (receiver, replies, idempotent retries,
-//! link counters) and the plain registers (identification, scratch, slot
-//! buffers, the reserved MAC-array ranges, held as memory until the array
-//! exists). The loop itself is a [`Backend`]: [`RamBackend`], an in-memory
-//! stand-in that makes the engine's tests fast, or the simulated gateware
-//! loop (`super::loop_backend`).
+//! link counters) and the register file: identification, scratch, slot
+//! buffers, and the inference registers with every rule of the spec (the
+//! `BUSY` refusals while a batch runs, the `BAD_VALUE` checks, the model
+//! tag cleared by a fill, the layer-table and parameter latches). The loop
+//! and the inference engine are a [`Backend`]: [`RamBackend`], an in-memory
+//! loop with a functional model of the inference engine that makes the
+//! engine's tests fast, or the simulated gateware loop
+//! (`super::loop_backend`).
+//!
+//! Choices where the spec leaves room (kept here so the gateware can
+//! match): the parameter words 0 and 1 go into one bias latch and one
+//! multiplier latch shared by all entries, and word 2 of entry `e` enters
+//! entry `e` with them; reading a layer's low table word gives the low word
+//! entered with its high word (or the low word written since); an
+//! `INFER_START` while `INFER_LAYERS` is 0 (no table loaded) is answered
+//! `FAULT` and changes nothing; a burst touching a word refused `BUSY` is
+//! refused whole before any word is acted on.
 //!
 //! Time: the caller gives the time of each byte in *link byte times* (one
 //! unit = one byte at the link's baud). The partial-frame timeout is in the
 //! same unit, and the backend's loop advances by `clocks_per_byte` word
 //! clocks per unit, so loop time passes as bytes arrive.
 
+use fiberloop_gateware::infer::engine::{ParamEntry, PARAM_ENTRIES};
+use fiberloop_gateware::infer::sequencer::LayerEntry;
+use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_spec::frame::PAYLOAD_BYTES;
+use fiberloop_spec::layout::SLOT_WORDS as TAP_SLOT_WORDS;
 use fiberloop_spec::proto::{
     self, cmd, crc32, status, Direction, DropReason, Event, Header, Parser, HEADER_BYTES,
     MAX_BURST_WORDS,
 };
-use fiberloop_spec::regs::{self, counter, link, status_bits, COUNTER_COUNT, SLOT_WORDS};
+use fiberloop_spec::quant::Requant;
+use fiberloop_spec::regs::{
+    self, counter, infer_bits, link, status_bits, COUNTER_COUNT, SLOT_WORDS,
+};
 
 /// A refused loop operation: the status to reply and why (logged).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +84,140 @@ pub trait Backend {
     fn read_slot(&mut self, slot: u32) -> Result<SlotData, Refusal>;
     /// Link time passed: `clocks` word clocks.
     fn advance(&mut self, clocks: u64);
+
+    /// Inference engine: batch rows `B`.
+    fn eng_batch(&mut self) -> u32;
+    /// Inference engine: enters layer-table entry `layer` (0..8).
+    fn eng_write_table(&mut self, layer: u32, entry: LayerEntry);
+    /// Inference engine: the number of layers in the table.
+    fn eng_set_layers(&mut self, n: u32);
+    /// Inference engine: enters parameter entry `index`.
+    fn eng_write_param(&mut self, index: u32, p: &ParamEntry);
+    /// Inference engine: inputs `2 word` (bits 7:0 of `pair`) and
+    /// `2 word + 1` (15:8) of batch row `row`, into the write bank.
+    fn eng_write_input(&mut self, row: u32, word: u32, pair: u16);
+    /// Inference engine: start a batch.
+    fn eng_start(&mut self);
+    /// Inference engine: status, as [`infer_bits`].
+    fn eng_status(&mut self) -> u32;
+    /// Inference engine: outputs `2 word` (bits 7:0) and `2 word + 1`
+    /// (15:8) of batch row `row`.
+    fn eng_read_output(&mut self, row: u32, word: u32) -> u16;
+}
+
+/// Activations per bank and batch row.
+const BANK: usize = regs::MAX_ACTIVATIONS as usize;
+
+/// A functional model of the gateware's inference engine
+/// (`fiberloop_gateware::infer::engine`) over the slots of a
+/// [`RamBackend`]: the same layer table, parameter memory, ping-pong
+/// activation banks and arithmetic, computed a layer at a time instead of a
+/// clock at a time.
+#[derive(Clone, Debug)]
+pub struct RamEngine {
+    table: [LayerEntry; regs::MAX_LAYERS as usize],
+    n_layers: u32,
+    params: Vec<ParamEntry>,
+    /// Per batch row, bank 0 then bank 1.
+    acts: Vec<Vec<i8>>,
+    read_bank: usize,
+    /// Running word clocks left until the batch is done (while busy).
+    left: Option<u64>,
+    done: bool,
+    bad: bool,
+    overrun: bool,
+    batch: usize,
+    /// Batches still to be flagged `BAD` (a weight frame marked bad by the
+    /// loop), for tests of the host's handling; the RAM loop never damages
+    /// frames by itself.
+    pub bad_batches: u32,
+}
+
+impl RamEngine {
+    fn new(batch: usize) -> Self {
+        Self {
+            table: [LayerEntry::default(); regs::MAX_LAYERS as usize],
+            n_layers: 0,
+            params: vec![ParamEntry::default(); PARAM_ENTRIES],
+            acts: vec![vec![0; 2 * BANK]; batch],
+            read_bank: 0,
+            left: None,
+            done: false,
+            bad: false,
+            overrun: false,
+            batch,
+            bad_batches: 0,
+        }
+    }
+
+    /// Runs every layer of the table on the read bank, as the engine does
+    /// while the layers pass: layer `k`'s row `j` is `row_words` tap words
+    /// from tap word `j * row_words` of the layer's stream, which starts at
+    /// the first payload word of `first_slot` and runs on through the
+    /// following slots (wrapping round the loop); tap word `m` of a row
+    /// carries the weights of inputs `2m` (bits 7:0) and `2m + 1` (15:8).
+    fn compute(&mut self, slots: &[[u8; PAYLOAD_BYTES]]) {
+        let n = slots.len();
+        for k in 0..self.n_layers as usize {
+            let e = self.table[k];
+            let (rows, s) = (e.rows as usize, e.row_words as usize);
+            if rows >= 2 && s < self.batch {
+                self.overrun = true;
+            }
+            let rb = self.read_bank * BANK;
+            let wb = (1 - self.read_bank) * BANK;
+            for j in 0..rows {
+                let p = self.params[(e.param_base as usize + j) % PARAM_ENTRIES];
+                let q = Requant {
+                    multiplier: p.multiplier,
+                    shift: p.shift & 31,
+                    output_zero_point: p.zero_point,
+                    relu: p.relu,
+                };
+                let mut accs = vec![p.bias; self.batch];
+                for m in 0..s {
+                    let t = j * s + m;
+                    let slot = &slots[(e.first_slot as usize + t / TAP_SLOT_WORDS) % n];
+                    let off = 2 * (t % TAP_SLOT_WORDS);
+                    let (w0, w1) = (slot[off] as i8 as i32, slot[off + 1] as i8 as i32);
+                    let a = 2 * (m % (BANK / 2));
+                    for (acc, x) in accs.iter_mut().zip(&self.acts) {
+                        *acc = acc
+                            .wrapping_add(x[rb + a] as i32 * w0)
+                            .wrapping_add(x[rb + a + 1] as i32 * w1);
+                    }
+                }
+                for (acc, x) in accs.iter().zip(self.acts.iter_mut()) {
+                    x[wb + j % BANK] = q.apply(*acc);
+                }
+            }
+            self.read_bank ^= 1;
+        }
+    }
+
+    /// Parameter entry `i` as entered.
+    pub fn param(&self, i: usize) -> ParamEntry {
+        self.params[i % PARAM_ENTRIES]
+    }
+
+    /// Layer-table entry `k` as entered.
+    pub fn table_entry(&self, k: usize) -> LayerEntry {
+        self.table[k % regs::MAX_LAYERS as usize]
+    }
+
+    /// Batch row `row`'s write bank (where the host's inputs go).
+    pub fn write_bank(&self, row: usize) -> &[i8] {
+        let wb = (1 - self.read_bank) * BANK;
+        &self.acts[row][wb..wb + BANK]
+    }
+
+    /// Whether the table's layers can all be found in a loop of `n` slots
+    /// (the sequencer waits for each layer's first slot forever otherwise).
+    fn startable(&self, n: usize) -> bool {
+        self.table[..self.n_layers as usize]
+            .iter()
+            .all(|e| (e.first_slot as usize) < n)
+    }
 }
 
 /// An in-memory loop: `slots` slots that keep what is written, a lap counter
@@ -77,6 +230,8 @@ pub struct RamBackend {
     lap_clocks: u64,
     /// Slot writes executed (so tests can see what was acted on).
     pub slot_writes: u64,
+    /// The inference engine.
+    pub engine: RamEngine,
 }
 
 impl RamBackend {
@@ -88,7 +243,14 @@ impl RamBackend {
             clocks: 0,
             lap_clocks: lap_clocks.max(1),
             slot_writes: 0,
+            engine: RamEngine::new(ENGINE_BATCH),
         }
+    }
+
+    /// Word clocks a batch takes while the loop runs: two laps (one to
+    /// reach layer 0's first slot, one for the layers).
+    pub fn batch_clocks(&self) -> u64 {
+        2 * self.lap_clocks
     }
 
     fn check(&self, slot: u32) -> Result<(), Refusal> {
@@ -163,6 +325,92 @@ impl Backend for RamBackend {
     }
     fn advance(&mut self, clocks: u64) {
         self.clocks += clocks;
+        if !self.running {
+            return;
+        }
+        if let Some(left) = self.engine.left {
+            if !self.engine.startable(self.slots.len()) {
+                return;
+            }
+            if left > clocks {
+                self.engine.left = Some(left - clocks);
+            } else {
+                self.engine.left = None;
+                self.engine.compute(&self.slots);
+                self.engine.done = true;
+                if self.engine.bad_batches > 0 {
+                    self.engine.bad_batches -= 1;
+                    self.engine.bad = true;
+                }
+            }
+        }
+    }
+
+    fn eng_batch(&mut self) -> u32 {
+        self.engine.batch as u32
+    }
+
+    fn eng_write_table(&mut self, layer: u32, entry: LayerEntry) {
+        self.engine.table[layer as usize % regs::MAX_LAYERS as usize] = entry;
+    }
+
+    fn eng_set_layers(&mut self, n: u32) {
+        self.engine.n_layers = n.min(regs::MAX_LAYERS);
+    }
+
+    fn eng_write_param(&mut self, index: u32, p: &ParamEntry) {
+        self.engine.params[index as usize % PARAM_ENTRIES] = *p;
+    }
+
+    fn eng_write_input(&mut self, row: u32, word: u32, pair: u16) {
+        let e = &mut self.engine;
+        if e.left.is_some() || row as usize >= e.batch {
+            return;
+        }
+        let i = (1 - e.read_bank) * BANK + 2 * (word as usize % (BANK / 2));
+        e.acts[row as usize][i] = pair as u8 as i8;
+        e.acts[row as usize][i + 1] = (pair >> 8) as u8 as i8;
+    }
+
+    fn eng_start(&mut self) {
+        let e = &mut self.engine;
+        if e.left.is_some() {
+            return;
+        }
+        e.read_bank ^= 1;
+        e.done = false;
+        e.bad = false;
+        e.overrun = false;
+        e.left = Some(2 * self.lap_clocks);
+    }
+
+    fn eng_status(&mut self) -> u32 {
+        let e = &self.engine;
+        let mut v = 0;
+        if e.left.is_some() {
+            v |= infer_bits::BUSY;
+        }
+        if e.done {
+            v |= infer_bits::DONE;
+        }
+        if e.bad {
+            v |= infer_bits::BAD;
+        }
+        if e.overrun {
+            v |= infer_bits::OVERRUN;
+        }
+        v
+    }
+
+    fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
+        let e = &self.engine;
+        let r = if (row as usize) < e.batch {
+            row as usize
+        } else {
+            0
+        };
+        let i = e.read_bank * BANK + 2 * (word as usize % (BANK / 2));
+        e.acts[r][i] as u8 as u16 | (e.acts[r][i + 1] as u8 as u16) << 8
     }
 }
 
@@ -215,10 +463,12 @@ pub struct Engine<B: Backend> {
     rd_flags: u32,
     rd_lap: u32,
     rd_valid: bool,
-    infer: [u32; 2],
-    param: Vec<u32>,
-    act_in: Vec<u32>,
-    act_out: Vec<u32>,
+    n_layers: u32,
+    model_tag: [u32; regs::MODEL_TAG_WORDS as usize],
+    table: [u32; regs::LAYER_TABLE_WORDS as usize],
+    table_low: u32,
+    param_latch: [u32; 2],
+    scratch_mem: Vec<u32>,
 }
 
 impl<B: Backend> Engine<B> {
@@ -242,10 +492,12 @@ impl<B: Backend> Engine<B> {
             rd_flags: 0,
             rd_lap: 0,
             rd_valid: false,
-            infer: [0; 2],
-            param: vec![0; regs::PARAM_MEM_WORDS as usize],
-            act_in: vec![0; regs::ACT_IN_WORDS as usize],
-            act_out: vec![0; regs::ACT_OUT_WORDS as usize],
+            n_layers: 0,
+            model_tag: [0; regs::MODEL_TAG_WORDS as usize],
+            table: [0; regs::LAYER_TABLE_WORDS as usize],
+            table_low: 0,
+            param_latch: [0; 2],
+            scratch_mem: vec![0; regs::SCRATCH_MEM_WORDS as usize],
         }
     }
 
@@ -397,6 +649,10 @@ impl<B: Backend> Engine<B> {
                 if let Err(a) = regs::check_burst(h.addr, len as u32, write) {
                     return (status::BAD_ADDRESS, a, vec![]);
                 }
+                if let Some(a) = self.busy_word(h.addr, len as u32, write) {
+                    log::debug!("0x{a:08x}: the inference engine is busy");
+                    return (status::BUSY, a, vec![]);
+                }
                 if write {
                     for (i, w) in payload.chunks_exact(4).enumerate() {
                         let a = h.addr + i as u32;
@@ -423,6 +679,30 @@ impl<B: Backend> Engine<B> {
             }
             _ => (status::BAD_COMMAND, h.addr, vec![]),
         }
+    }
+
+    /// The first word of a burst that the running inference engine refuses
+    /// (`BUSY`), if a batch is running.
+    fn busy_word(&mut self, addr: u32, len: u32, write: bool) -> Option<u32> {
+        use regs::*;
+        let guarded: &[(u32, u32)] = if write {
+            &[
+                (INFER_CTRL, 1),
+                (INFER_LAYERS, 1),
+                (LAYER_TABLE, LAYER_TABLE_WORDS),
+                (PARAM_MEM, PARAM_MEM_WORDS),
+                (ACT_IN, ACT_IN_WORDS),
+            ]
+        } else {
+            &[(ACT_OUT, ACT_OUT_WORDS)]
+        };
+        let end = addr as u64 + len as u64;
+        let first = guarded
+            .iter()
+            .filter(|&&(b, n)| (b as u64) < end && addr < b + n)
+            .map(|&(b, _)| b.max(addr))
+            .min()?;
+        (self.backend.eng_status() & infer_bits::BUSY != 0).then_some(first)
     }
 
     fn read(&mut self, a: u32) -> Result<u32, Refusal> {
@@ -463,10 +743,19 @@ impl<B: Backend> Engine<B> {
             SLOT_RD_REQUEST => 0,
             SLOT_RD_FLAGS => self.rd_flags,
             SLOT_RD_LAP => self.rd_lap,
-            INFER_CTRL | INFER_STATUS => self.infer[(a - INFER_CTRL) as usize],
-            _ if in_range(PARAM_MEM, PARAM_MEM_WORDS) => self.param[(a - PARAM_MEM) as usize],
-            _ if in_range(ACT_IN, ACT_IN_WORDS) => self.act_in[(a - ACT_IN) as usize],
-            _ if in_range(ACT_OUT, ACT_OUT_WORDS) => self.act_out[(a - ACT_OUT) as usize],
+            INFER_STATUS => self.backend.eng_status(),
+            INFER_LAYERS => self.n_layers,
+            INFER_BATCH => self.backend.eng_batch(),
+            _ if in_range(MODEL_TAG, MODEL_TAG_WORDS) => self.model_tag[(a - MODEL_TAG) as usize],
+            _ if in_range(LAYER_TABLE, LAYER_TABLE_WORDS) => self.table[(a - LAYER_TABLE) as usize],
+            _ if in_range(SCRATCH_MEM, SCRATCH_MEM_WORDS) => {
+                self.scratch_mem[(a - SCRATCH_MEM) as usize]
+            }
+            _ if in_range(ACT_OUT, ACT_OUT_WORDS) => {
+                let o = a - ACT_OUT;
+                self.backend
+                    .eng_read_output(o / ACT_ROW_WORDS, o % ACT_ROW_WORDS) as u32
+            }
             _ => {
                 return Err(Refusal::new(
                     status::BAD_ADDRESS,
@@ -490,6 +779,10 @@ impl<B: Backend> Engine<B> {
                 }
                 self.loop_ctrl = v;
                 self.rd_valid = false;
+                if v == ctrl::FILL {
+                    // The loop's contents are about to be lost.
+                    self.model_tag[model_tag::FILE_CRC as usize] = 0;
+                }
                 self.backend.control(v, self.fill_timeout)?;
             }
             FILL_TIMEOUT => self.fill_timeout = v,
@@ -513,9 +806,101 @@ impl<B: Backend> Engine<B> {
                 self.rd_lap = s.lap;
                 self.rd_valid = true;
             }
-            INFER_CTRL => self.infer[0] = v,
-            _ if in_range(PARAM_MEM, PARAM_MEM_WORDS) => self.param[(a - PARAM_MEM) as usize] = v,
-            _ if in_range(ACT_IN, ACT_IN_WORDS) => self.act_in[(a - ACT_IN) as usize] = v,
+            INFER_CTRL => {
+                if v != INFER_START {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!("inference control {v}: only {INFER_START} (start) exists"),
+                    ));
+                }
+                if self.n_layers == 0 {
+                    return Err(Refusal::new(
+                        status::FAULT,
+                        "start with no layers: write the layer table and INFER_LAYERS first",
+                    ));
+                }
+                self.backend.eng_start();
+            }
+            INFER_LAYERS => {
+                if v == 0 || v > MAX_LAYERS {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!("{v} layers: the table holds 1..={MAX_LAYERS}"),
+                    ));
+                }
+                self.n_layers = v;
+                self.backend.eng_set_layers(v);
+            }
+            _ if in_range(MODEL_TAG, MODEL_TAG_WORDS) => {
+                self.model_tag[(a - MODEL_TAG) as usize] = v
+            }
+            _ if in_range(LAYER_TABLE, LAYER_TABLE_WORDS) => {
+                let o = (a - LAYER_TABLE) as usize;
+                if o & 1 == 0 {
+                    self.table_low = v;
+                    self.table[o] = v;
+                } else {
+                    self.table[o - 1] = self.table_low;
+                    self.table[o] = v;
+                    let lo = self.table_low;
+                    self.backend.eng_write_table(
+                        (o / 2) as u32,
+                        LayerEntry {
+                            first_slot: lo as u16,
+                            rows: (lo >> 16) as u16,
+                            row_words: v as u16,
+                            param_base: (v >> 16) as u16,
+                        },
+                    );
+                }
+            }
+            _ if in_range(SCRATCH_MEM, SCRATCH_MEM_WORDS) => {
+                self.scratch_mem[(a - SCRATCH_MEM) as usize] = v
+            }
+            _ if in_range(PARAM_MEM, PARAM_MEM_WORDS) => {
+                let o = a - PARAM_MEM;
+                match o % PARAM_ENTRY_WORDS {
+                    0 | 1 => self.param_latch[(o % PARAM_ENTRY_WORDS) as usize] = v,
+                    2 => {
+                        if v & param_word2::RESERVED != 0 {
+                            return Err(Refusal::new(
+                                status::BAD_VALUE,
+                                format!(
+                                    "parameter word 2 0x{v:08x} has reserved bits set (0x{:08x})",
+                                    v & param_word2::RESERVED
+                                ),
+                            ));
+                        }
+                        let p = ParamEntry {
+                            bias: self.param_latch[0] as i32,
+                            multiplier: self.param_latch[1] as i32,
+                            shift: (v & param_word2::SHIFT_MASK) as u8,
+                            zero_point: (v >> param_word2::ZERO_POINT_SHIFT) as u8 as i8,
+                            relu: v & param_word2::RELU != 0,
+                        };
+                        self.backend.eng_write_param(o / PARAM_ENTRY_WORDS, &p);
+                    }
+                    _ => {
+                        if v != 0 {
+                            return Err(Refusal::new(
+                                status::BAD_VALUE,
+                                format!("parameter word 3 must be 0, got 0x{v:08x}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ if in_range(ACT_IN, ACT_IN_WORDS) => {
+                if v >> 16 != 0 {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!("input word 0x{v:08x}: bits 31:16 must be 0"),
+                    ));
+                }
+                let o = a - ACT_IN;
+                self.backend
+                    .eng_write_input(o / ACT_ROW_WORDS, o % ACT_ROW_WORDS, v as u16);
+            }
             _ => {
                 return Err(Refusal::new(
                     status::BAD_ADDRESS,
@@ -531,6 +916,7 @@ impl<B: Backend> Engine<B> {
 mod tests {
     use super::*;
     use fiberloop_spec::proto::{encode, MAX_FRAME_BYTES};
+    use fiberloop_spec::regs::param_word2;
 
     fn engine() -> Engine<RamBackend> {
         Engine::new(
@@ -599,10 +985,10 @@ mod tests {
         let data: Vec<u32> = (0..1024u32).map(|i| i.wrapping_mul(0x0101_0101)).collect();
         let (h, _) = transact(
             &mut e,
-            &request(1, cmd::WRITE, regs::PARAM_MEM, 1024, &data),
+            &request(1, cmd::WRITE, regs::SCRATCH_MEM, 1024, &data),
         );
         assert_eq!(h.code, status::OK);
-        let (h, d) = transact(&mut e, &request(2, cmd::READ, regs::PARAM_MEM, 1024, &[]));
+        let (h, d) = transact(&mut e, &request(2, cmd::READ, regs::SCRATCH_MEM, 1024, &[]));
         assert_eq!((h.code, h.len), (status::OK, 1024));
         assert_eq!(d, data);
     }
@@ -732,5 +1118,311 @@ mod tests {
             assert_eq!(h.code, status::OK);
             assert_eq!(d, vec![0; 4], "byte {i} corrupted, write executed");
         }
+    }
+
+    /// An engine driven one request at a time with fresh sequence numbers.
+    struct Rig {
+        e: Engine<RamBackend>,
+        seq: u8,
+    }
+
+    impl Rig {
+        fn new(slots: usize, lap_clocks: u64) -> Rig {
+            Rig {
+                e: Engine::new(
+                    RamBackend::new(slots, lap_clocks),
+                    EngineConfig {
+                        timeout_bytes: 1000,
+                        clocks_per_byte: 10,
+                    },
+                ),
+                seq: 0,
+            }
+        }
+        fn w(&mut self, addr: u32, data: &[u32]) -> Header {
+            self.seq = self.seq.wrapping_add(1);
+            let req = request(self.seq, cmd::WRITE, addr, data.len() as u16, data);
+            transact(&mut self.e, &req).0
+        }
+        fn r(&mut self, addr: u32, n: u16) -> (Header, Vec<u32>) {
+            self.seq = self.seq.wrapping_add(1);
+            transact(&mut self.e, &request(self.seq, cmd::READ, addr, n, &[]))
+        }
+        fn ok(&mut self, addr: u32, data: &[u32]) {
+            let h = self.w(addr, data);
+            assert_eq!(h.code, status::OK, "write at 0x{addr:x}: {h:?}");
+        }
+        fn status(&mut self) -> u32 {
+            self.r(regs::INFER_STATUS, 1).1[0]
+        }
+        fn time_passes(&mut self, bytes: u64) {
+            let t = self.e.now() + bytes;
+            self.e.set_time(t);
+        }
+        /// One layer, 2 rows of 8 words, in slot 0; a started batch.
+        fn running(&mut self) {
+            self.ok(regs::LOOP_CTRL, &[regs::ctrl::FILL]);
+            self.ok(regs::LAYER_TABLE, &[2 << 16, 8]);
+            self.ok(regs::INFER_LAYERS, &[1]);
+            self.ok(regs::INFER_CTRL, &[regs::INFER_START]);
+            assert_ne!(self.status() & infer_bits::BUSY, 0);
+        }
+    }
+
+    #[test]
+    fn busy_engine_refuses_table_params_inputs_start_and_outputs() {
+        // A lap of 10^6 clocks: the batch stays busy for the whole test.
+        let mut g = Rig::new(4, 1_000_000);
+        g.ok(regs::MODEL_TAG, &[7]);
+        g.running();
+        let refused: [(u32, &[u32]); 6] = [
+            (regs::LAYER_TABLE, &[1, 2]),
+            (regs::LAYER_TABLE + 3, &[5]),
+            (regs::INFER_LAYERS, &[3]),
+            (regs::PARAM_MEM + 6, &[0x100, 0]),
+            (regs::ACT_IN + 1030, &[0x0102]),
+            (regs::INFER_CTRL, &[regs::INFER_START]),
+        ];
+        let executed = g.e.link_counters()[link::EXECUTED as usize];
+        for (addr, data) in refused {
+            let h = g.w(addr, data);
+            assert_eq!((h.code, h.addr), (status::BUSY, addr), "0x{addr:x}");
+        }
+        // A burst from the tag into the table is refused whole.
+        let h = g.w(regs::MODEL_TAG, &[9; 10]);
+        assert_eq!((h.code, h.addr), (status::BUSY, regs::LAYER_TABLE));
+        let (h, _) = g.r(regs::ACT_OUT, 4);
+        assert_eq!((h.code, h.addr), (status::BUSY, regs::ACT_OUT));
+        // (Address checks come first: a read from ACT_IN is no read at all.)
+        let (h, _) = g.r(regs::ACT_OUT - 2, 4);
+        assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, regs::ACT_OUT - 2));
+        assert_eq!(
+            g.e.link_counters()[link::EXECUTED as usize],
+            executed,
+            "BUSY executes nothing"
+        );
+        // Nothing changed.
+        assert_eq!(g.r(regs::LAYER_TABLE, 4).1, vec![2 << 16, 8, 0, 0]);
+        assert_eq!(g.r(regs::INFER_LAYERS, 1).1, vec![1]);
+        assert_eq!(g.r(regs::MODEL_TAG, 1).1, vec![0], "the fill cleared it");
+        assert_eq!(g.e.backend().engine.param(1), ParamEntry::default());
+        assert_eq!(g.e.backend().engine.write_bank(1)[12], 0);
+        // Everything else works while busy.
+        g.ok(regs::MODEL_TAG, &[5, 6]);
+        g.ok(regs::SCRATCH_MEM, &[1, 2, 3]);
+        assert_eq!(g.r(regs::INFER_BATCH, 1).1, vec![8]);
+        assert_eq!(g.r(regs::MODEL_TAG, 2).1, vec![5, 6]);
+        // Once done, the same requests are taken.
+        g.time_passes(2_000_000 / 10 + 1);
+        assert_eq!(g.status(), infer_bits::DONE);
+        g.ok(regs::INFER_LAYERS, &[2]);
+        assert_eq!(g.r(regs::ACT_OUT, 4).0.code, status::OK);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_and_change_nothing() {
+        let mut g = Rig::new(4, 1000);
+        for v in [0, regs::MAX_LAYERS + 1, u32::MAX] {
+            let h = g.w(regs::INFER_LAYERS, &[v]);
+            assert_eq!((h.code, h.addr), (status::BAD_VALUE, regs::INFER_LAYERS));
+        }
+        assert_eq!(g.r(regs::INFER_LAYERS, 1).1, vec![0]);
+        g.ok(regs::INFER_LAYERS, &[regs::MAX_LAYERS]);
+        for v in [0, 2, 0x101] {
+            let h = g.w(regs::INFER_CTRL, &[v]);
+            assert_eq!((h.code, h.addr), (status::BAD_VALUE, regs::INFER_CTRL));
+        }
+        assert_eq!(g.status() & infer_bits::BUSY, 0, "no batch started");
+        // Parameter word 2 with a reserved bit: words before it stay
+        // written (the latches), the entry is not entered.
+        let e = 3;
+        let base = regs::PARAM_MEM + 4 * e;
+        let h = g.w(
+            base,
+            &[100, 200, param_word2::pack(4, -2, true) | 1 << 20, 0],
+        );
+        assert_eq!((h.code, h.addr), (status::BAD_VALUE, base + 2));
+        assert_eq!(
+            g.e.backend().engine.param(e as usize),
+            ParamEntry::default()
+        );
+        let h = g.w(base + 2, &[0x20]);
+        assert_eq!((h.code, h.addr), (status::BAD_VALUE, base + 2), "bit 5");
+        let h = g.w(base + 3, &[1]);
+        assert_eq!((h.code, h.addr), (status::BAD_VALUE, base + 3));
+        // A good word 2 enters the entry with the latched words 0 and 1.
+        g.ok(base + 2, &[param_word2::pack(4, -2, true)]);
+        assert_eq!(
+            g.e.backend().engine.param(e as usize),
+            ParamEntry {
+                bias: 100,
+                multiplier: 200,
+                shift: 4,
+                zero_point: -2,
+                relu: true
+            }
+        );
+        g.ok(
+            base,
+            &[
+                -5i32 as u32,
+                i32::MIN as u32,
+                param_word2::pack(31, 127, false),
+                0,
+            ],
+        );
+        assert_eq!(g.e.backend().engine.param(e as usize).multiplier, i32::MIN);
+        assert_eq!(g.e.backend().engine.param(e as usize).bias, -5);
+        // Inputs: bits 31:16 must be 0; the burst stops at the bad word.
+        let a = regs::act_addr(regs::ACT_IN, 2, 10);
+        let h = g.w(a, &[0x0201, 0x1_0000, 0x0403]);
+        assert_eq!((h.code, h.addr), (status::BAD_VALUE, a + 1));
+        let bank = g.e.backend().engine.write_bank(2);
+        assert_eq!(&bank[20..24], &[1, 2, 0, 0]);
+    }
+
+    #[test]
+    fn write_only_and_read_only_words_are_refused() {
+        let mut g = Rig::new(4, 1000);
+        for a in [regs::INFER_CTRL, regs::PARAM_MEM + 5, regs::ACT_IN + 9] {
+            let (h, _) = g.r(a, 1);
+            assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, a), "read 0x{a:x}");
+        }
+        for a in [regs::INFER_STATUS, regs::INFER_BATCH, regs::ACT_OUT + 3] {
+            let h = g.w(a, &[0]);
+            assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, a), "write 0x{a:x}");
+        }
+        // The old reserved ranges are gone.
+        let (h, _) = g.r(0x0C00, 1);
+        assert_eq!(h.code, status::BAD_ADDRESS);
+        let (h, _) = g.r(regs::INFER_STATUS, 3);
+        assert_eq!(h.code, status::OK);
+    }
+
+    #[test]
+    fn fill_clears_the_model_tag_word_0_only() {
+        let mut g = Rig::new(4, 1000);
+        let tag = [0xC0FF_EE00, 64, 10, 2, 13, 0, 0, 9];
+        g.ok(regs::MODEL_TAG, &tag);
+        assert_eq!(g.r(regs::MODEL_TAG, 8).1, tag);
+        g.ok(regs::LOOP_CTRL, &[regs::ctrl::IDLE]);
+        assert_eq!(g.r(regs::MODEL_TAG, 1).1, vec![tag[0]], "idle keeps it");
+        g.ok(regs::LOOP_CTRL, &[regs::ctrl::FILL]);
+        let mut want = tag;
+        want[0] = 0;
+        assert_eq!(g.r(regs::MODEL_TAG, 8).1, want);
+    }
+
+    #[test]
+    fn start_with_no_layers_is_a_fault() {
+        let mut g = Rig::new(4, 1000);
+        g.ok(regs::LOOP_CTRL, &[regs::ctrl::FILL]);
+        let h = g.w(regs::INFER_CTRL, &[regs::INFER_START]);
+        assert_eq!((h.code, h.addr), (status::FAULT, regs::INFER_CTRL));
+        assert_eq!(g.status(), 0, "not busy, not done");
+    }
+
+    #[test]
+    fn table_words_enter_with_the_high_word() {
+        let mut g = Rig::new(4, 1000);
+        let lo = 3 | 7 << 16;
+        g.ok(regs::LAYER_TABLE + 4, &[lo]);
+        assert_eq!(g.e.backend().engine.table_entry(2), LayerEntry::default());
+        g.ok(regs::LAYER_TABLE + 5, &[16 | 40 << 16]);
+        let want = LayerEntry {
+            first_slot: 3,
+            rows: 7,
+            row_words: 16,
+            param_base: 40,
+        };
+        assert_eq!(g.e.backend().engine.table_entry(2), want);
+        assert_eq!(g.r(regs::LAYER_TABLE + 4, 2).1, vec![lo, 16 | 40 << 16]);
+        // The high word of another layer takes the last low word written.
+        g.ok(regs::LAYER_TABLE + 7, &[9]);
+        assert_eq!(g.e.backend().engine.table_entry(3).first_slot, 3);
+        assert_eq!(g.r(regs::LAYER_TABLE + 6, 2).1, vec![lo, 9]);
+    }
+
+    /// The functional engine against the reference: the digits network
+    /// written through the registers into a RAM loop, every shipped input.
+    #[test]
+    fn ram_engine_computes_the_reference_outputs() {
+        use crate::model::Network;
+        use fiberloop_spec::layout::Params;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/digits");
+        let net = Network::load(dir.join("model.safetensors")).unwrap();
+        let inputs = net.read_inputs(dir.join("inputs.npy")).unwrap();
+        let want = net.infer(&inputs).unwrap();
+        // 14 slots: one more than the plan, so the layers start anywhere.
+        let mut g = Rig::new(14, 500);
+        g.ok(regs::LOOP_CTRL, &[regs::ctrl::FILL]);
+        let plan = net.plan(Params::default(), 14).unwrap();
+        for (slot, img) in net.slot_images(&plan).unwrap().iter().enumerate() {
+            let mut w: Vec<u32> = img
+                .chunks(4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            w.extend([slot as u32, 1]);
+            g.ok(regs::SLOT_WR_BUF, &w);
+        }
+        let layers = net.engine_layers(&plan);
+        for (k, l) in layers.iter().enumerate() {
+            let e = l.entry;
+            g.ok(
+                regs::LAYER_TABLE + 2 * k as u32,
+                &[
+                    e.first_slot as u32 | (e.rows as u32) << 16,
+                    e.row_words as u32 | (e.param_base as u32) << 16,
+                ],
+            );
+            let words: Vec<u32> = l
+                .params
+                .iter()
+                .flat_map(|p| {
+                    [
+                        p.bias as u32,
+                        p.multiplier as u32,
+                        param_word2::pack(p.shift, p.zero_point, p.relu),
+                        0,
+                    ]
+                })
+                .collect();
+            g.ok(regs::PARAM_MEM + 4 * e.param_base as u32, &words);
+        }
+        g.ok(regs::INFER_LAYERS, &[layers.len() as u32]);
+        let (w_in, w_out) = (net.input_width(), net.output_width());
+        for first in (0..inputs.rows()).step_by(8) {
+            let rows = (inputs.rows() - first).min(8);
+            for b in 0..rows {
+                let x = inputs.row(first + b);
+                let words: Vec<u32> = x
+                    .chunks(2)
+                    .map(|p| p[0] as u8 as u32 | (*p.get(1).unwrap_or(&0) as u8 as u32) << 8)
+                    .collect();
+                g.ok(regs::act_addr(regs::ACT_IN, b as u32, 0), &words);
+            }
+            g.ok(regs::INFER_CTRL, &[regs::INFER_START]);
+            let mut polls = 0;
+            while g.status() & infer_bits::BUSY != 0 {
+                polls += 1;
+                assert!(polls < 1000);
+            }
+            assert_eq!(g.status(), infer_bits::DONE);
+            for b in 0..rows {
+                let (h, d) = g.r(
+                    regs::act_addr(regs::ACT_OUT, b as u32, 0),
+                    w_out.div_ceil(2) as u16,
+                );
+                assert_eq!(h.code, status::OK);
+                let got: Vec<i8> = d
+                    .iter()
+                    .flat_map(|w| [*w as u8 as i8, (*w >> 8) as u8 as i8])
+                    .take(w_out)
+                    .collect();
+                assert_eq!(got, want.row(first + b), "input {}", first + b);
+                assert!(d.iter().all(|w| w >> 16 == 0));
+            }
+        }
+        assert!(w_in <= 2 * regs::ACT_ROW_WORDS as usize);
     }
 }

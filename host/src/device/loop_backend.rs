@@ -2,11 +2,16 @@
 //! plus the fiber model) behind the command engine's registers.
 //!
 //! Loop time follows link time: the engine hands over the word clocks that
-//! the bytes took on the link, and they are run before the next loop
-//! register is touched. Verilator runs the loop far slower than real time
-//! (a 3 Mbaud byte is 417 word clocks), so at most [`MAX_CATCHUP`] owed
-//! clocks are run at a time and the rest are skipped: the `clocks` counter
-//! reports the clocks actually simulated.
+//! the bytes took on the link, and they are owed to the loop. Verilator runs
+//! the loop far slower than real time (a 3 Mbaud byte is 417 word clocks),
+//! so owed clocks are run only where time can be seen: before the loop
+//! status and counters are read (at most [`MAX_CATCHUP`] at a time, the rest
+//! skipped: the `clocks` counter reports the clocks actually simulated),
+//! and, while a batch runs, before the inference status is read, until the
+//! batch is done or the owed clocks (at most [`MAX_CATCHUP`]) are used up.
+//! Register writes, slot operations and output reads do not wait for owed
+//! clocks (the slot operations and the engine's ports step the model as
+//! they need).
 //!
 //! Slot writes and reads complete before the reply (the simulated
 //! controller is driven to completion), so the pending bits never show.
@@ -15,10 +20,12 @@
 
 use super::engine::{Backend, Refusal, SlotData};
 use super::SimOptions;
+use fiberloop_gateware::infer::engine::ParamEntry;
+use fiberloop_gateware::infer::sequencer::LayerEntry;
 use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::status;
-use fiberloop_spec::regs::{counter, ctrl, status_bits, COUNTER_COUNT};
+use fiberloop_spec::regs::{counter, ctrl, infer_bits, status_bits, COUNTER_COUNT};
 
 /// Most owed word clocks run before one loop access.
 pub const MAX_CATCHUP: u64 = 200_000;
@@ -64,6 +71,17 @@ impl LoopBackend {
         self.owed = 0;
         self.sim.run(run);
     }
+
+    /// Runs owed clocks (at most [`MAX_CATCHUP`]) while the engine is busy.
+    fn run_while_busy(&mut self) {
+        let limit = self.owed.min(MAX_CATCHUP);
+        let mut ran = 0;
+        while ran < limit && self.sim.eng_status().busy {
+            self.sim.step();
+            ran += 1;
+        }
+        self.owed -= ran;
+    }
 }
 
 impl Backend for LoopBackend {
@@ -105,7 +123,6 @@ impl Backend for LoopBackend {
     }
 
     fn control(&mut self, command: u32, fill_timeout: u32) -> Result<(), Refusal> {
-        self.catch_up();
         match command {
             ctrl::FILL => self.sim.fill(fill_timeout as u64).map(|_| ()).map_err(refusal),
             ctrl::RUN if self.sim.stats().mode == 4 => Ok(()),
@@ -117,12 +134,10 @@ impl Backend for LoopBackend {
     }
 
     fn write_slot(&mut self, slot: u32, payload: &[u8; PAYLOAD_BYTES]) -> Result<(), Refusal> {
-        self.catch_up();
         self.sim.write_slot(slot, payload).map_err(refusal)
     }
 
     fn read_slot(&mut self, slot: u32) -> Result<SlotData, Refusal> {
-        self.catch_up();
         let r = self.sim.read_slot(slot).map_err(refusal)?;
         let mut payload = [0u8; PAYLOAD_BYTES];
         payload.copy_from_slice(&r.payload);
@@ -135,5 +150,46 @@ impl Backend for LoopBackend {
 
     fn advance(&mut self, clocks: u64) {
         self.owed = self.owed.saturating_add(clocks);
+    }
+
+    fn eng_batch(&mut self) -> u32 {
+        self.sim.eng_batch() as u32
+    }
+
+    fn eng_write_table(&mut self, layer: u32, entry: LayerEntry) {
+        self.sim.eng_write_table(layer as usize, entry);
+    }
+
+    fn eng_set_layers(&mut self, n: u32) {
+        self.sim.eng_set_layers(n as usize);
+    }
+
+    fn eng_write_param(&mut self, index: u32, p: &ParamEntry) {
+        self.sim.eng_write_param(index as usize, p);
+    }
+
+    fn eng_write_input(&mut self, row: u32, word: u32, pair: u16) {
+        let i = 2 * word as usize;
+        self.sim.eng_write_input(row as usize, i, pair as u8 as i8);
+        self.sim
+            .eng_write_input(row as usize, i + 1, (pair >> 8) as u8 as i8);
+    }
+
+    fn eng_start(&mut self) {
+        self.sim.eng_start();
+    }
+
+    fn eng_status(&mut self) -> u32 {
+        self.run_while_busy();
+        let s = self.sim.eng_status();
+        let bit = |b: bool, v: u32| if b { v } else { 0 };
+        bit(s.busy, infer_bits::BUSY)
+            | bit(s.done, infer_bits::DONE)
+            | bit(s.bad, infer_bits::BAD)
+            | bit(s.overrun, infer_bits::OVERRUN)
+    }
+
+    fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
+        self.sim.eng_read_output(row as usize, word as usize)
     }
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod engine;
 pub mod loop_backend;
 pub mod lossy;
+pub mod ops;
 pub mod serial;
 pub mod sim;
 pub mod tcp;

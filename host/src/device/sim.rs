@@ -36,6 +36,11 @@ impl<B: Backend> SimTransport<B> {
     pub fn engine(&self) -> &Engine<B> {
         &self.engine
     }
+
+    /// The engine, mutable.
+    pub fn engine_mut(&mut self) -> &mut Engine<B> {
+        &mut self.engine
+    }
 }
 
 impl<B: Backend> Transport for SimTransport<B> {

@@ -396,8 +396,13 @@ mod tests {
             ClientConfig::default(),
         );
         let data: Vec<u32> = (0..2500).map(|i| i ^ 0x5A5A_0000).collect();
-        c.write_block(regs::ACT_IN, &data[..2048]).unwrap();
-        assert_eq!(c.read_block(regs::ACT_IN, 2048).unwrap(), data[..2048]);
+        c.write_block(regs::SCRATCH_MEM, &data[..1024]).unwrap();
+        assert_eq!(c.read_block(regs::SCRATCH_MEM, 1024).unwrap(), data[..1024]);
+        c.write_block(regs::SCRATCH_MEM, &data[1024..2048]).unwrap();
+        assert_eq!(
+            c.read_block(regs::SCRATCH_MEM, 1024).unwrap(),
+            data[1024..2048]
+        );
         assert_eq!(c.stats().retries, 0);
     }
 }

@@ -1,9 +1,6 @@
 //! int8 matrices and their npy files.
 
-use std::io::BufWriter;
 use std::path::Path;
-
-use npyz::WriterBuilder;
 
 use super::ModelError;
 
@@ -115,24 +112,37 @@ pub fn read_int8_matrix(path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError
     Int8Matrix::new(rows, cols, data)
 }
 
-/// Write a matrix as a 2-D int8 npy array (C order).
+/// The bytes of a 2-D int8 npy file (format 1.0, C order), header exactly
+/// as numpy's `np.save` writes it (`'shape': (R, C)`, padded with spaces
+/// so the data starts at a multiple of 64 bytes), so a file of the same
+/// array is the same bytes whichever wrote it.
+pub fn int8_npy_bytes(m: &Int8Matrix) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '|i1', 'fortran_order': False, 'shape': ({}, {}), }}",
+        m.rows, m.cols
+    );
+    // Magic (6) + version (2) + header length (2) + header + '\n'.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut v = Vec::with_capacity(10 + header.len() + m.data.len());
+    v.extend_from_slice(b"\x93NUMPY\x01\x00");
+    v.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    v.extend_from_slice(header.as_bytes());
+    v.extend(m.data.iter().map(|&x| x as u8));
+    v
+}
+
+/// Write a matrix as a 2-D int8 npy array (C order), byte for byte as
+/// numpy would ([`int8_npy_bytes`]).
 pub fn write_int8_matrix(path: impl AsRef<Path>, m: &Int8Matrix) -> Result<(), ModelError> {
     let path = path.as_ref();
-    let err = |source| ModelError::Io {
+    std::fs::write(path, int8_npy_bytes(m)).map_err(|source| ModelError::Io {
         path: path.to_path_buf(),
         action: "write",
         source,
-    };
-    let file = std::fs::File::create(path).map_err(err)?;
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&[m.rows as u64, m.cols as u64])
-        .writer(BufWriter::new(file))
-        .begin_nd()
-        .map_err(err)?;
-    w.extend(m.data.iter().copied()).map_err(err)?;
-    w.finish().map_err(err)?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -253,5 +263,29 @@ mod tests {
         ));
         let m = Int8Matrix::new(3, 3, vec![1, 5, 5, -3, -2, -2, 7, 0, 0]).unwrap();
         assert_eq!(m.argmax(), vec![1, 1, 0]);
+    }
+
+    #[test]
+    fn written_files_are_numpys_bytes() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/digits/expected.npy");
+        let want = std::fs::read(&p).unwrap();
+        let m = read_int8_matrix(&p).unwrap();
+        assert_eq!(int8_npy_bytes(&m), want);
+        let dir = tempfile::tempdir().unwrap();
+        let q = dir.path().join("y.npy");
+        write_int8_matrix(&q, &m).unwrap();
+        assert_eq!(std::fs::read(&q).unwrap(), want);
+        // A 1-row, 1-column matrix: numpy writes (1, 1) too.
+        let one = Int8Matrix::new(1, 1, vec![-3]).unwrap();
+        let b = int8_npy_bytes(&one);
+        assert_eq!(b.len() % 64, 1);
+        assert_eq!(read_int8_matrix_bytes_for_test(&b), one);
+    }
+
+    fn read_int8_matrix_bytes_for_test(b: &[u8]) -> Int8Matrix {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "one.npy", b);
+        read_int8_matrix(&p).unwrap()
     }
 }

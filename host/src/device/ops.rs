@@ -1,0 +1,581 @@
+//! Model-level operations on a board through the register map
+//! (`fiberloop_spec::regs`): load a network into the loop and the inference
+//! engine, run inputs through it. No command-line code here: the CLI's
+//! `load`, `infer` and `verify` are thin layers over these.
+//!
+//! Bulk data always goes in bursts: one 59-word burst per slot, the layer
+//! table in one burst, the parameters in bursts of up to 1,024 words, one
+//! burst per batch row of inputs and of outputs.
+
+use super::client::{Client, ClientError};
+use super::Transport;
+use crate::model::{Int8Matrix, ModelError, Network};
+use fiberloop_spec::layout::{Params, DEFAULT_GAP_WORDS};
+use fiberloop_spec::regs::{
+    self, counter, infer_bits, model_tag, param_word2, status_bits, MAX_ACTIVATIONS, MAX_LAYERS,
+    PARAM_ENTRIES,
+};
+use std::time::{Duration, Instant};
+
+/// A model or inference operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// Talking to the board failed, or it refused a request.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The network cannot be held by this board; nothing was written.
+    #[error("the model does not fit this board: {0}; nothing was written")]
+    DoesNotFit(String),
+    /// The fill found no loop.
+    #[error("the loop could not be filled: {0}")]
+    NoLoop(String),
+    /// No model is loaded (or the loop was refilled since).
+    #[error("no model is loaded on the board (or the loop was refilled since): load one with `fiberloop load MODEL.safetensors` or pass --model")]
+    NoModel,
+    /// The loop lost its contents since the model was loaded.
+    #[error("the loop is not running or lost its contents (loop status 0x{0:08x}): load the model again")]
+    LoopLost(u32),
+    /// The inputs do not match the loaded model.
+    #[error("the inputs are {found} wide but the loaded model takes {expected} inputs")]
+    InputWidth {
+        /// The model's input width.
+        expected: usize,
+        /// The inputs' width.
+        found: usize,
+    },
+    /// A batch did not finish in time.
+    #[error("batch {batch} did not finish within {ms} ms (inference status 0x{status:08x})")]
+    Timeout {
+        /// Batch index.
+        batch: usize,
+        /// Time waited.
+        ms: u128,
+        /// The last status read.
+        status: u32,
+    },
+    /// A weight frame was marked bad twice in a row for one batch.
+    #[error("batch {batch}: a weight frame read during the batch was marked bad (twice): the loop's contents cannot be trusted, load the model again")]
+    BadWeights {
+        /// Batch index.
+        batch: usize,
+    },
+    /// The array overran: a layout error.
+    #[error("batch {batch}: the MAC array overran (a row stride below the batch): the layer table is wrong")]
+    Overrun {
+        /// Batch index.
+        batch: usize,
+    },
+    /// The board's answer makes no sense.
+    #[error("the board's inference engine reports {0}")]
+    Board(String),
+    /// A model error (shape, outputs).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// The tag a model file gets in `MODEL_TAG` word 0: its CRC-32, never 0
+/// (0 means "no model").
+pub fn file_tag(bytes: &[u8]) -> u32 {
+    match fiberloop_spec::proto::crc32(bytes) {
+        0 => 1,
+        c => c,
+    }
+}
+
+/// Where loading is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// What is being written.
+    pub stage: &'static str,
+    /// Steps done (slots, then one each for table, parameters, tag).
+    pub done: usize,
+    /// Steps in all.
+    pub total: usize,
+}
+
+/// What [`load_model`] did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LoadSummary {
+    /// The loop was (re)filled first.
+    pub filled: bool,
+    /// Slots in the loop.
+    pub loop_slots: usize,
+    /// Slots the weights take (gaps included).
+    pub slots_used: usize,
+    /// Layers.
+    pub layers: usize,
+    /// Parameter entries (outputs of all layers).
+    pub param_entries: usize,
+    /// Weight bytes in the loop, padding excluded.
+    pub weight_bytes: usize,
+    /// The tag written (the model file's CRC-32).
+    pub tag: u32,
+    /// Inputs of the first layer.
+    pub inputs: usize,
+    /// Outputs of the last layer.
+    pub outputs: usize,
+}
+
+/// The `MODEL_TAG` words on the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelTag {
+    /// The words, by `regs::model_tag` index.
+    pub words: [u32; regs::MODEL_TAG_WORDS as usize],
+}
+
+impl ModelTag {
+    /// The model file's tag; 0: no model.
+    pub fn file_tag(&self) -> u32 {
+        self.words[model_tag::FILE_CRC as usize]
+    }
+    /// Inputs of the loaded model.
+    pub fn inputs(&self) -> usize {
+        self.words[model_tag::INPUTS as usize] as usize
+    }
+    /// Outputs of the loaded model.
+    pub fn outputs(&self) -> usize {
+        self.words[model_tag::OUTPUTS as usize] as usize
+    }
+}
+
+/// Reads `MODEL_TAG`.
+pub fn read_tag<T: Transport>(c: &mut Client<T>) -> Result<ModelTag, ClientError> {
+    let w = c.read_block(regs::MODEL_TAG, regs::MODEL_TAG_WORDS as usize)?;
+    let mut words = [0; regs::MODEL_TAG_WORDS as usize];
+    words.copy_from_slice(&w);
+    Ok(ModelTag { words })
+}
+
+/// Reads a 64-bit loop counter.
+pub fn read_counter<T: Transport>(c: &mut Client<T>, i: u32) -> Result<u64, ClientError> {
+    let w = c.read_block(regs::counter_addr(i), 2)?;
+    Ok(w[0] as u64 | (w[1] as u64) << 32)
+}
+
+fn running(status: u32) -> bool {
+    status & status_bits::MODE_MASK == status_bits::MODE_RUNNING
+        && status & status_bits::LOOP_LOST == 0
+}
+
+/// Whether the board holds the model tagged `tag` in a loop that still
+/// runs with its contents.
+pub fn holds_model<T: Transport>(c: &mut Client<T>, tag: u32) -> Result<bool, ClientError> {
+    let t = read_tag(c)?;
+    Ok(t.file_tag() == tag && tag != 0 && running(c.read(regs::LOOP_STATUS)?))
+}
+
+/// Checks what the register map and the engine can hold, before anything
+/// is written: layers, widths, parameter entries.
+pub fn check_engine_limits(net: &Network) -> Result<(), OpsError> {
+    let layers = net.layers();
+    if layers.len() > MAX_LAYERS as usize {
+        return Err(OpsError::DoesNotFit(format!(
+            "{} layers, the engine's table holds {MAX_LAYERS}",
+            layers.len()
+        )));
+    }
+    for (k, l) in layers.iter().enumerate() {
+        for (what, n) in [("inputs", l.inputs()), ("outputs", l.outputs())] {
+            if n > MAX_ACTIVATIONS as usize {
+                return Err(OpsError::DoesNotFit(format!(
+                    "layer {k} has {n} {what}, the engine takes at most {MAX_ACTIVATIONS}"
+                )));
+            }
+        }
+    }
+    let entries: usize = layers.iter().map(|l| l.outputs()).sum();
+    if entries > PARAM_ENTRIES as usize {
+        return Err(OpsError::DoesNotFit(format!(
+            "{entries} parameter entries (outputs of all layers), the engine holds {PARAM_ENTRIES}"
+        )));
+    }
+    Ok(())
+}
+
+/// Loads `net` (whose model file has tag `tag`, see [`file_tag`]): fills
+/// the loop unless it runs with its contents, plans the layout for the
+/// loop's slot count and refuses a network that does not fit before
+/// writing anything; then clears the tag, writes the weight slots, the
+/// layer table, the layer count, the parameters, and last the tag.
+pub fn load_model<T: Transport>(
+    c: &mut Client<T>,
+    net: &Network,
+    tag: u32,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary, OpsError> {
+    check_engine_limits(net)?;
+    let mut filled = false;
+    let st = c.read(regs::LOOP_STATUS)?;
+    if !running(st) {
+        log::info!("loop status 0x{st:08x}: filling the loop");
+        c.fill()?;
+        filled = true;
+        wait_running(c)?;
+    }
+    let loop_slots = read_counter(c, counter::IN_FLIGHT)? as usize;
+    let batch = c.read(regs::INFER_BATCH)? as usize;
+    if batch == 0 || batch > regs::MAX_BATCH_ROWS as usize {
+        return Err(OpsError::Board(format!("a batch of {batch} rows")));
+    }
+    let params = Params {
+        batch,
+        gap_words: DEFAULT_GAP_WORDS,
+    };
+    let plan = net.plan(params, loop_slots).map_err(|e| match e {
+        ModelError::Layout(l) => OpsError::DoesNotFit(l.to_string()),
+        e => OpsError::Model(e),
+    })?;
+    let images = net.slot_images(&plan)?;
+    let layers = net.engine_layers(&plan);
+    let total = images.len() + 3;
+    let mut step = |stage, done| {
+        progress(Progress { stage, done, total });
+    };
+
+    c.write(regs::MODEL_TAG + model_tag::FILE_CRC, 0)?;
+    for (slot, img) in images.iter().enumerate() {
+        step("weights", slot);
+        c.write_slot(slot as u32, img)?;
+    }
+    step("layer table", images.len());
+    let table: Vec<u32> = layers
+        .iter()
+        .flat_map(|l| {
+            let e = l.entry;
+            [
+                e.first_slot as u32 | (e.rows as u32) << 16,
+                e.row_words as u32 | (e.param_base as u32) << 16,
+            ]
+        })
+        .collect();
+    c.write_block(regs::LAYER_TABLE, &table)?;
+    c.write(regs::INFER_LAYERS, layers.len() as u32)?;
+    step("parameters", images.len() + 1);
+    let mut words = Vec::with_capacity(4 * net.layers().iter().map(|l| l.outputs()).sum::<usize>());
+    for l in &layers {
+        // Layers take consecutive entries from 0 (Network::engine_layers).
+        debug_assert_eq!(l.entry.param_base as usize * 4, words.len());
+        for p in &l.params {
+            words.extend([
+                p.bias as u32,
+                p.multiplier as u32,
+                param_word2::pack(p.shift, p.zero_point, p.relu),
+                0,
+            ]);
+        }
+    }
+    c.write_block(regs::PARAM_MEM, &words)?;
+    step("model tag", images.len() + 2);
+    let mut t = [0u32; regs::MODEL_TAG_WORDS as usize];
+    t[model_tag::FILE_CRC as usize] = tag;
+    t[model_tag::INPUTS as usize] = net.input_width() as u32;
+    t[model_tag::OUTPUTS as usize] = net.output_width() as u32;
+    t[model_tag::LAYERS as usize] = layers.len() as u32;
+    t[model_tag::SLOTS as usize] = plan.total_slots as u32;
+    // Words 1.. first, word 0 (what says "loaded") last.
+    c.write_block(regs::MODEL_TAG + 1, &t[1..])?;
+    c.write(regs::MODEL_TAG, tag)?;
+    step("done", total);
+    Ok(LoadSummary {
+        filled,
+        loop_slots,
+        slots_used: plan.total_slots,
+        layers: layers.len(),
+        param_entries: words.len() / 4,
+        weight_bytes: net.weight_bytes(),
+        tag,
+        inputs: net.input_width(),
+        outputs: net.output_width(),
+    })
+}
+
+fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
+    let t0 = Instant::now();
+    loop {
+        let st = c.read(regs::LOOP_STATUS)?;
+        if st & status_bits::NO_LOOP != 0 {
+            return Err(OpsError::NoLoop(
+                "no marker came back (fiber cut or unplugged?)".into(),
+            ));
+        }
+        if st & status_bits::MODE_MASK == status_bits::MODE_RUNNING {
+            return Ok(());
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err(OpsError::NoLoop(format!(
+                "still not running after 10 s (loop status 0x{st:08x})"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Settings of [`infer`].
+#[derive(Clone, Copy, Debug)]
+pub struct InferConfig {
+    /// How long one batch may take, polling included.
+    pub batch_timeout: Duration,
+}
+
+impl Default for InferConfig {
+    fn default() -> Self {
+        Self {
+            batch_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counts of an [`infer`] run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InferStats {
+    /// Batches run.
+    pub batches: usize,
+    /// Batches run again because a weight frame was marked bad.
+    pub bad_retries: usize,
+    /// Status polls.
+    pub polls: usize,
+}
+
+/// Runs `inputs` (`[N, inputs of the loaded model]`) through the model on
+/// the board, a batch of `INFER_BATCH` rows at a time; returns the outputs
+/// `[N, outputs of the model]`. A batch flagged `BAD` is run once more,
+/// then refused.
+pub fn infer<T: Transport>(
+    c: &mut Client<T>,
+    inputs: &Int8Matrix,
+    cfg: InferConfig,
+    stats: &mut InferStats,
+) -> Result<Int8Matrix, OpsError> {
+    let tag = read_tag(c)?;
+    if tag.file_tag() == 0 {
+        return Err(OpsError::NoModel);
+    }
+    let st = c.read(regs::LOOP_STATUS)?;
+    if !running(st) {
+        return Err(OpsError::LoopLost(st));
+    }
+    if inputs.cols() != tag.inputs() {
+        return Err(OpsError::InputWidth {
+            expected: tag.inputs(),
+            found: inputs.cols(),
+        });
+    }
+    let outputs = tag.outputs();
+    if outputs == 0 || outputs > MAX_ACTIVATIONS as usize {
+        return Err(OpsError::Board(format!(
+            "a model tag with {outputs} outputs"
+        )));
+    }
+    let batch = c.read(regs::INFER_BATCH)? as usize;
+    if batch == 0 || batch > regs::MAX_BATCH_ROWS as usize {
+        return Err(OpsError::Board(format!("a batch of {batch} rows")));
+    }
+    let mut data = Vec::with_capacity(inputs.rows() * outputs);
+    for (n, first) in (0..inputs.rows()).step_by(batch).enumerate() {
+        let rows = (inputs.rows() - first).min(batch);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            for b in 0..rows {
+                let x = inputs.row(first + b);
+                let words: Vec<u32> = x
+                    .chunks(2)
+                    .map(|p| p[0] as u8 as u32 | (p.get(1).copied().unwrap_or(0) as u8 as u32) << 8)
+                    .collect();
+                c.write_block(regs::act_addr(regs::ACT_IN, b as u32, 0), &words)?;
+            }
+            c.write(regs::INFER_CTRL, regs::INFER_START)?;
+            let t0 = Instant::now();
+            let status = loop {
+                let s = c.read(regs::INFER_STATUS)?;
+                stats.polls += 1;
+                if s & infer_bits::BUSY == 0 {
+                    break s;
+                }
+                if t0.elapsed() > cfg.batch_timeout {
+                    return Err(OpsError::Timeout {
+                        batch: n,
+                        ms: cfg.batch_timeout.as_millis(),
+                        status: s,
+                    });
+                }
+                if stats.polls.is_multiple_of(64) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            };
+            stats.batches += 1;
+            if status & infer_bits::OVERRUN != 0 {
+                return Err(OpsError::Overrun { batch: n });
+            }
+            if status & infer_bits::DONE == 0 {
+                return Err(OpsError::Board(format!(
+                    "batch {n} neither busy nor done (status 0x{status:08x})"
+                )));
+            }
+            if status & infer_bits::BAD != 0 {
+                if tries < 2 {
+                    log::warn!("batch {n}: a weight frame was marked bad; running it again");
+                    stats.bad_retries += 1;
+                    continue;
+                }
+                return Err(OpsError::BadWeights { batch: n });
+            }
+            break;
+        }
+        for b in 0..rows {
+            let w = c.read_block(
+                regs::act_addr(regs::ACT_OUT, b as u32, 0),
+                outputs.div_ceil(2),
+            )?;
+            data.extend(
+                w.iter()
+                    .flat_map(|w| [*w as u8 as i8, (*w >> 8) as u8 as i8])
+                    .take(outputs),
+            );
+        }
+    }
+    Ok(Int8Matrix::new(inputs.rows(), outputs, data)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::client::ClientConfig;
+    use crate::device::engine::{Engine, EngineConfig, RamBackend};
+    use crate::device::sim::SimTransport;
+    use std::path::PathBuf;
+
+    fn data(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data")
+            .join(name)
+    }
+
+    fn board(slots: usize) -> Client<SimTransport<RamBackend>> {
+        let e = Engine::new(
+            RamBackend::new(slots, 2000),
+            EngineConfig::uart(3_000_000, 100),
+        );
+        Client::new(SimTransport::new(e, 3_000_000), ClientConfig::default())
+    }
+
+    #[test]
+    fn load_then_infer_gives_the_reference_outputs() {
+        let dir = data("digits");
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let net = Network::from_bytes(&bytes, &dir).unwrap();
+        let inputs = net.read_inputs(dir.join("inputs.npy")).unwrap();
+        let mut c = board(13);
+        let mut seen = vec![];
+        let s = load_model(&mut c, &net, file_tag(&bytes), &mut |p| seen.push(p)).unwrap();
+        assert!(s.filled);
+        assert_eq!((s.loop_slots, s.slots_used, s.layers), (13, 12, 2));
+        assert_eq!(s.param_entries, 42);
+        assert_eq!(seen.last().unwrap().done, seen.last().unwrap().total);
+        assert!(holds_model(&mut c, file_tag(&bytes)).unwrap());
+        // One burst per slot, one for the table, one for the parameters:
+        // never a word at a time.
+        let k = c.stats().requests;
+        assert!(k < 12 + 15, "{k} requests for the load");
+        let mut st = InferStats::default();
+        let out = infer(&mut c, &inputs, InferConfig::default(), &mut st).unwrap();
+        assert_eq!(out, net.infer(&inputs).unwrap());
+        assert_eq!(st.batches, 300usize.div_ceil(8));
+        // A second load finds the loop running: no fill.
+        let s = load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        assert!(!s.filled);
+    }
+
+    #[test]
+    fn too_big_is_refused_before_anything_is_written() {
+        let dir = data("mnist");
+        let net = Network::load(dir.join("model.safetensors")).unwrap();
+        let mut c = board(13);
+        c.fill().unwrap();
+        c.write_block(regs::MODEL_TAG, &[0x1234, 5]).unwrap();
+        let e = load_model(&mut c, &net, 77, &mut |_| {}).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, OpsError::DoesNotFit(_)), "{msg}");
+        assert!(
+            msg.contains("113 slots") && msg.contains("13 slots"),
+            "{msg}"
+        );
+        assert!(msg.contains("nothing was written"), "{msg}");
+        assert_eq!(c.read_block(regs::MODEL_TAG, 2).unwrap(), vec![0x1234, 5]);
+        assert_eq!(c.transport().engine().backend().slot_writes, 0);
+        assert_eq!(c.read(regs::INFER_LAYERS).unwrap(), 0);
+    }
+
+    #[test]
+    fn infer_needs_a_model_and_the_right_width() {
+        let dir = data("digits");
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let net = Network::from_bytes(&bytes, &dir).unwrap();
+        let mut c = board(13);
+        let x = Int8Matrix::new(1, 64, vec![0; 64]).unwrap();
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        );
+        assert!(matches!(e, Err(OpsError::NoModel)), "{e:?}");
+        load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        let x = Int8Matrix::new(2, 63, vec![0; 126]).unwrap();
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("63 wide") && e.contains("takes 64"), "{e}");
+        // A fill loses the model.
+        c.fill().unwrap();
+        assert!(!holds_model(&mut c, file_tag(&bytes)).unwrap());
+        let x = Int8Matrix::new(1, 64, vec![0; 64]).unwrap();
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        );
+        assert!(matches!(e, Err(OpsError::NoModel)), "{e:?}");
+    }
+
+    #[test]
+    fn a_bad_batch_is_run_again_once_then_refused() {
+        let dir = data("digits");
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let net = Network::from_bytes(&bytes, &dir).unwrap();
+        let inputs = net.read_inputs(dir.join("inputs.npy")).unwrap();
+        let x = Int8Matrix::new(20, 64, inputs.data()[..20 * 64].to_vec()).unwrap();
+        let mut c = board(13);
+        load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        let bad = |c: &mut Client<SimTransport<RamBackend>>, n| {
+            c.transport_mut()
+                .engine_mut()
+                .backend_mut()
+                .engine
+                .bad_batches = n;
+        };
+        // One bad batch: run again, right outputs.
+        bad(&mut c, 1);
+        let mut st = InferStats::default();
+        let y = infer(&mut c, &x, InferConfig::default(), &mut st).unwrap();
+        assert_eq!(y, net.infer(&x).unwrap());
+        assert_eq!((st.batches, st.bad_retries), (4, 1));
+        // Two in a row: refused, naming the batch.
+        bad(&mut c, 2);
+        let e = infer(
+            &mut c,
+            &x,
+            InferConfig::default(),
+            &mut InferStats::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, OpsError::BadWeights { batch: 0 }), "{e}");
+        assert!(e.to_string().contains("marked bad"), "{e}");
+    }
+}

@@ -1,0 +1,498 @@
+//! `fiberloop load`, `infer` and `verify` as a user runs them: bad model
+//! and input files refused with exit 3 and a message naming the problem
+//! before any device is touched, a model too big for the loop refused
+//! before anything is written, and the shipped digits network loaded and
+//! run bit for bit through the simulated gateware loop served on a
+//! pseudo-terminal and on TCP, and through a damaged link.
+
+use fiberloop::device::client::{Client, ClientConfig};
+use fiberloop::device::engine::{Engine, EngineConfig};
+use fiberloop::device::loop_backend::LoopBackend;
+use fiberloop::device::lossy::{Lossy, LossyConfig};
+use fiberloop::device::ops::{self, InferConfig, InferStats};
+use fiberloop::device::serial::SerialTransport;
+use fiberloop::device::sim::SimTransport;
+use fiberloop::device::SimOptions;
+use fiberloop::model::{read_int8_matrix, write_int8_matrix, Int8Matrix, Network};
+use fiberloop_spec::regs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn fiberloop() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fiberloop"))
+}
+
+fn data(name: &str, file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
+        .join(file)
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs `fiberloop --device DEVICE ARGS`; returns exit code, stdout, stderr.
+fn run(device: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = fiberloop()
+        .arg("--device")
+        .arg(device)
+        .args(args)
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    (o.status.code(), out, err)
+}
+
+/// A device that fails (exit 4) if it is ever opened: tests of bad input
+/// use it to show that the input is refused before the device is touched.
+const NO_DEVICE: &str = "tcp:127.0.0.1:1";
+
+// ---- bad model files -------------------------------------------------
+
+/// A safetensors file written by hand: tensors (dtype, shape, bytes) and
+/// metadata.
+struct St {
+    tensors: Vec<(String, &'static str, Vec<usize>, Vec<u8>)>,
+    meta: Vec<(String, String)>,
+}
+
+impl St {
+    /// 4 inputs -> 2 outputs (ReLU) -> 1 output.
+    fn good() -> St {
+        let mut f = St {
+            tensors: vec![],
+            meta: vec![],
+        };
+        f.layer(0, 2, 4);
+        f.layer(1, 1, 2);
+        for (k, v) in [
+            ("layers.0.input_zero_point", "0"),
+            ("layers.0.output_zero_point", "-3"),
+            ("layers.0.relu", "true"),
+            ("layers.1.input_zero_point", "-3"),
+            ("layers.1.output_zero_point", "1"),
+            ("layers.1.relu", "false"),
+        ] {
+            f.meta.push((k.into(), v.into()));
+        }
+        f
+    }
+
+    fn layer(&mut self, i: usize, out: usize, inp: usize) {
+        let w: Vec<u8> = (0..out * inp).map(|k| (k as u8).wrapping_mul(37)).collect();
+        let i32s = |v: i32, n: usize| -> Vec<u8> { (0..n).flat_map(|_| v.to_le_bytes()).collect() };
+        self.put(&format!("layers.{i}.weight"), "I8", &[out, inp], w);
+        self.put(&format!("layers.{i}.bias"), "I32", &[out], i32s(100, out));
+        self.put(
+            &format!("layers.{i}.multiplier"),
+            "I32",
+            &[out],
+            i32s(1 << 30, out),
+        );
+        self.put(&format!("layers.{i}.shift"), "I8", &[out], vec![3; out]);
+    }
+
+    fn put(&mut self, name: &str, dtype: &'static str, shape: &[usize], bytes: Vec<u8>) {
+        self.tensors.retain(|t| t.0 != name);
+        self.tensors
+            .push((name.into(), dtype, shape.to_vec(), bytes));
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut h = serde_json::Map::new();
+        let meta: serde_json::Map<String, serde_json::Value> = self
+            .meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        h.insert("__metadata__".into(), meta.into());
+        let mut body: Vec<u8> = vec![];
+        for (name, dtype, shape, bytes) in &self.tensors {
+            let start = body.len();
+            body.extend(bytes);
+            h.insert(
+                name.clone(),
+                serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [start, body.len()]}),
+            );
+        }
+        let json = serde_json::to_vec(&h).unwrap();
+        let mut out = (json.len() as u64).to_le_bytes().to_vec();
+        out.extend(json);
+        out.extend(body);
+        out
+    }
+
+    fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, self.bytes()).unwrap();
+        p
+    }
+}
+
+/// `load FILE` must exit 3 before opening the device, naming the file and
+/// every string of `names`.
+fn refused(file: &Path, names: &[&str]) {
+    let (code, out, err) = run(NO_DEVICE, &["load", file.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    let file_name = file.file_name().unwrap().to_str().unwrap();
+    assert!(err.contains(file_name), "{err}");
+    for n in names {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+#[test]
+fn good_hand_made_file_passes_the_checks() {
+    // The builder makes a valid model: the failures below are the defects.
+    let dir = tempfile::tempdir().unwrap();
+    let p = St::good().write(dir.path(), "good.safetensors");
+    let net = Network::load(&p).unwrap();
+    assert_eq!((net.input_width(), net.output_width()), (4, 1));
+    // With a good file, load gets as far as the device.
+    let (code, _, err) = run(NO_DEVICE, &["load", p.to_str().unwrap()]);
+    assert_eq!(code, Some(4), "{err}");
+}
+
+#[test]
+fn load_refuses_bad_model_files_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    refused(&d.join("absent.safetensors"), &["cannot read"]);
+
+    let good = std::fs::read(data("digits", "model.safetensors")).unwrap();
+    let p = d.join("truncated.safetensors");
+    std::fs::write(&p, &good[..good.len() / 2]).unwrap();
+    refused(&p, &["not a valid safetensors file"]);
+
+    let p = d.join("text.safetensors");
+    std::fs::write(&p, "layers.0.weight = [1, 2, 3]\n").unwrap();
+    refused(&p, &["not a valid safetensors file"]);
+
+    let mut f = St::good();
+    f.put("layers.1.shift", "I32", &[1], 3i32.to_le_bytes().to_vec());
+    refused(
+        &f.write(d, "dtype.safetensors"),
+        &["layers.1.shift", "dtype", "I32"],
+    );
+
+    let mut f = St::good();
+    f.put("layers.0.bias", "I32", &[3], vec![0; 12]);
+    refused(
+        &f.write(d, "shape.safetensors"),
+        &["layers.0.bias", "shape"],
+    );
+
+    let mut f = St::good();
+    f.tensors.retain(|t| t.0 != "layers.1.multiplier");
+    refused(
+        &f.write(d, "missing.safetensors"),
+        &["layers.1.multiplier", "missing"],
+    );
+
+    let mut f = St::good();
+    f.meta.retain(|m| m.0 != "layers.0.relu");
+    refused(
+        &f.write(d, "meta.safetensors"),
+        &["layers.0.relu", "missing"],
+    );
+
+    let mut f = St::good();
+    f.put("layers.0.shift", "I8", &[2], vec![3, 40]);
+    refused(
+        &f.write(d, "shift.safetensors"),
+        &["layers.0.shift", "40", "0..=31"],
+    );
+
+    // infer and verify check the model file the same way.
+    let p = f.write(d, "shift2.safetensors");
+    let x = d.join("x.npy");
+    write_int8_matrix(&x, &Int8Matrix::new(1, 4, vec![0; 4]).unwrap()).unwrap();
+    for cmd in ["infer", "verify"] {
+        let mut args = vec![cmd, "--input", x.to_str().unwrap(), "--model"];
+        args.push(p.to_str().unwrap());
+        if cmd == "infer" {
+            args.extend(["--output", "/nonexistent/y.npy"]);
+        }
+        let (code, _, err) = run(NO_DEVICE, &args);
+        assert_eq!(code, Some(3), "{cmd}: {err}");
+        assert!(err.contains("40") && err.contains("0..=31"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn inputs_of_the_wrong_width_are_refused_before_the_device() {
+    let (code, _, err) = run(
+        NO_DEVICE,
+        &[
+            "infer",
+            "--model",
+            data("digits", "model.safetensors").to_str().unwrap(),
+            "--input",
+            data("mnist", "inputs.npy").to_str().unwrap(),
+            "--output",
+            "/nonexistent/y.npy",
+        ],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("784 wide") && err.contains("takes 64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_without_anything_to_compare_is_a_usage_error() {
+    let (code, _, err) = run(
+        NO_DEVICE,
+        &[
+            "verify",
+            "--input",
+            data("digits", "inputs.npy").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nothing to compare with"), "{err}");
+}
+
+// ---- through the simulated gateware ----------------------------------
+
+/// A `fiberloop sim serve` child, killed when dropped.
+struct Server {
+    child: Child,
+    at: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = fiberloop()
+            .args(["sim", "serve"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let at = line.trim().to_string();
+        assert!(!at.is_empty(), "server printed nothing");
+        Server { child, at }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// On a 2 km loop served on a pty: infer with no model (exit 7), mnist too
+/// big (exit 3, both sizes, nothing written), then digits loaded and run
+/// in separate processes bit for bit, a width mismatch, verify 0 and 6.
+#[test]
+fn pty_board_loads_and_infers_digits_bit_for_bit() {
+    let t0 = Instant::now();
+    let srv = Server::start(&["--pty", "--fiber-km", "2"]);
+    let dev = format!("serial:{}", srv.at);
+    let dir = tempfile::tempdir().unwrap();
+    let y = dir.path().join("y.npy");
+    let (model, inputs, expected) = (
+        data("digits", "model.safetensors"),
+        data("digits", "inputs.npy"),
+        data("digits", "expected.npy"),
+    );
+
+    let (code, _, err) = run(&dev, &["infer", "--input", s(&inputs), "--output", s(&y)]);
+    assert_eq!(code, Some(7), "{err}");
+    assert!(err.contains("no model is loaded"), "{err}");
+    assert!(!y.exists());
+
+    let (code, out, err) = run(&dev, &["load", s(&data("mnist", "model.safetensors"))]);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(err.contains("needs 113 slots"), "{err}");
+    assert!(err.contains("holds 13 slots"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    {
+        // The board: no tag, no layers, the weight slots as the fill left
+        // them.
+        let t = SerialTransport::open(&srv.at, 3_000_000).unwrap();
+        let mut c = Client::new(t, ClientConfig::default());
+        assert_eq!(c.read_block(regs::MODEL_TAG, 8).unwrap(), vec![0; 8]);
+        assert_eq!(c.read(regs::INFER_LAYERS).unwrap(), 0);
+        assert!(c.read_slot(0).unwrap().payload.iter().all(|&b| b == 0));
+    }
+
+    let t = Instant::now();
+    let (code, out, err) = run(&dev, &["load", s(&model)]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("12 of 13 slots"), "{out}");
+    assert!(out.contains("2 layers, 64 inputs, 10 outputs"), "{out}");
+    eprintln!("load over the pty: {:?}", t.elapsed());
+
+    let t = Instant::now();
+    let (code, out, err) = run(&dev, &["infer", "--input", s(&inputs), "--output", s(&y)]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("300 inputs in 38 batches"), "{err}");
+    eprintln!("infer of 300 inputs over the pty: {:?}", t.elapsed());
+    assert_eq!(
+        std::fs::read(&y).unwrap(),
+        std::fs::read(&expected).unwrap(),
+        "outputs differ from tests/data/digits/expected.npy"
+    );
+
+    let (code, _, err) = run(
+        &dev,
+        &[
+            "infer",
+            "--input",
+            s(&data("mnist", "inputs.npy")),
+            "--output",
+            s(&y),
+        ],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("784 wide") && err.contains("takes 64"),
+        "{err}"
+    );
+
+    let (code, out, err) = run(
+        &dev,
+        &[
+            "verify",
+            "--input",
+            s(&inputs),
+            "--model",
+            s(&model),
+            "--expected",
+            s(&expected),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("host reference"), "{out}");
+    assert!(out.contains("all 300 rows equal"), "{out}");
+    assert!(!err.contains("loaded"), "the board held the model: {err}");
+
+    // A doctored expected file: row 7, output 3 changed.
+    let mut e = read_int8_matrix(&expected).unwrap().data().to_vec();
+    e[7 * 10 + 3] = e[7 * 10 + 3].wrapping_add(1);
+    let bad = dir.path().join("doctored.npy");
+    write_int8_matrix(&bad, &Int8Matrix::new(300, 10, e).unwrap()).unwrap();
+    let (code, out, err) = run(
+        &dev,
+        &[
+            "verify",
+            "--input",
+            s(&inputs),
+            "--model",
+            s(&model),
+            "--expected",
+            s(&bad),
+        ],
+    );
+    assert_eq!(code, Some(6), "{out}{err}");
+    assert!(out.contains("1 of 300 rows differ"), "{out}");
+    assert!(out.contains("row 7: board"), "{out}");
+    assert!(
+        err.contains("mismatch") && err.contains("first row 7"),
+        "{err}"
+    );
+    assert!(out.contains("host reference") && out.contains("all 300 rows equal"));
+    eprintln!("pty test: {:?}", t0.elapsed());
+}
+
+/// Through TCP: `infer --model` loads the model itself, and a second run
+/// finds it on the board and does not load it again.
+#[test]
+fn tcp_board_infers_with_model_loading_on_demand() {
+    let srv = Server::start(&["--tcp", "127.0.0.1:0", "--fiber-km", "2"]);
+    let dev = format!("tcp:{}", srv.at);
+    let dir = tempfile::tempdir().unwrap();
+    let y = dir.path().join("y.npy");
+    let (model, inputs, expected) = (
+        data("digits", "model.safetensors"),
+        data("digits", "inputs.npy"),
+        data("digits", "expected.npy"),
+    );
+    let args = [
+        "infer",
+        "--model",
+        s(&model),
+        "--input",
+        s(&inputs),
+        "--output",
+        s(&y),
+    ];
+    let (code, out, err) = run(&dev, &args);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("loaded"), "{err}");
+    assert_eq!(
+        std::fs::read(&y).unwrap(),
+        std::fs::read(&expected).unwrap()
+    );
+    std::fs::remove_file(&y).unwrap();
+    let (code, out, err) = run(&dev, &args);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!err.contains("loaded"), "loaded again: {err}");
+    assert_eq!(
+        std::fs::read(&y).unwrap(),
+        std::fs::read(&expected).unwrap()
+    );
+}
+
+/// load + infer through a link that drops and corrupts bytes, to the
+/// gateware loop in Verilator: bit for bit, with the retries counted.
+#[test]
+fn damaged_link_loads_and_infers_bit_for_bit() {
+    let o = SimOptions {
+        fiber_km: 2.0,
+        ..Default::default()
+    };
+    let engine = Engine::new(LoopBackend::new(&o).unwrap(), EngineConfig::uart(o.baud, 2));
+    let t = Lossy::new(
+        SimTransport::new(engine, o.baud),
+        LossyConfig {
+            drop: 1e-4,
+            corrupt: 2e-4,
+            seed: 11,
+        },
+    );
+    let mut c = Client::new(
+        t,
+        ClientConfig {
+            timeout: Duration::from_millis(20),
+            retries: 10,
+        },
+    );
+    let bytes = std::fs::read(data("digits", "model.safetensors")).unwrap();
+    let net = Network::from_bytes(&bytes, &data("digits", "model.safetensors")).unwrap();
+    let inputs = net.read_inputs(data("digits", "inputs.npy")).unwrap();
+    let expected = read_int8_matrix(data("digits", "expected.npy")).unwrap();
+    ops::load_model(&mut c, &net, ops::file_tag(&bytes), &mut |_| {}).unwrap();
+    let mut st = InferStats::default();
+    let y = ops::infer(&mut c, &inputs, InferConfig::default(), &mut st).unwrap();
+    assert_eq!(y, expected);
+    let damage = c.transport().damage();
+    let link = c.transport().inner().engine().link_counters();
+    eprintln!(
+        "damage {damage:?}; client {:?}; board link counters {link:?}",
+        c.stats()
+    );
+    assert!(damage.dropped > 0 && damage.corrupted > 0, "{damage:?}");
+    assert!(c.stats().retries > 0, "{:?}", c.stats());
+    assert!(ops::holds_model(&mut c, ops::file_tag(&bytes)).unwrap());
+}
