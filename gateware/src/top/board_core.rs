@@ -89,7 +89,8 @@ const WIDENED: usize = 9;
 ///   `IDLE` and `MEASURE` are refused `BAD_VALUE` (the controller has no
 ///   such commands: a fill measures and then runs).
 /// * Inference: `INFER_START` is refused `FAULT` while the loop is not
-///   running and `BAD_VALUE` with no layers in the table; an input word
+///   running or with no layers in the table (`INFER_LAYERS` is 0 after
+///   reset); an input word
 ///   goes into the activation buffer in two clocks (low byte, then high).
 ///
 /// Latency: a read's data and every status arrive in the clock after the
@@ -690,7 +691,7 @@ impl Logic for BoardCore {
                     } else if !self.running.val() {
                         self.status_q.d.next = self.c_fault.val();
                     } else if !self.n_layers.q.val().any() {
-                        self.status_q.d.next = self.c_bad_value.val();
+                        self.status_q.d.next = self.c_fault.val();
                     } else {
                         self.core.eng_start.next = true;
                         self.start_q.d.next = 3.into();
@@ -1203,6 +1204,7 @@ mod tests {
         // UART (about 2k clocks each), so a batch, which waits for layer
         // 0's slot, is often still running when the next requests arrive.
         let mut h = Host::new(30.0);
+        let t0 = std::time::Instant::now();
         let slots = h.fill() as usize;
         let mut planner = Planner::new(Params {
             batch: ENGINE_BATCH,
@@ -1321,6 +1323,12 @@ mod tests {
             }
         }
         assert!(refused > 0, "no request met a running batch");
+        let dt = t0.elapsed().as_secs_f64();
+        println!(
+            "{} word clocks in {dt:.2} s: {:.3} M clocks/s",
+            h.sim.clocks(),
+            h.sim.clocks() as f64 / dt / 1e6
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ pub enum Command {
 /// What the served board is made of.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
-    /// The gateware loop in Verilator plus the fiber model.
+    /// The gateware top in Verilator (UART, command engine, register file,
+    /// loop core) plus the fiber model: bytes go through the board's logic.
+    Gateware,
+    /// The register file modelled in Rust in front of the gateware loop
+    /// core in Verilator plus the fiber model.
     Loop,
     /// An in-memory stand-in for the loop (no Verilator; for link tests).
     Ram,
@@ -51,14 +55,15 @@ pub struct ServeArgs {
     /// Seed of the fiber's errors.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Link speed of the simulated UART, baud.
-    #[arg(long, default_value_t = fiberloop::device::DEFAULT_BAUD)]
+    /// Link speed of the simulated UART, baud (the gateware board's UART
+    /// runs at the nearest whole number of word clocks per bit).
+    #[arg(long, default_value_t = fiberloop::device::DEFAULT_SIM_BAUD)]
     pub baud: u32,
     /// Hold each byte for its line time at --baud, as a real UART does.
     #[arg(long)]
     pub pace: bool,
     /// What the board is made of.
-    #[arg(long, value_enum, default_value_t = BackendKind::Loop)]
+    #[arg(long, value_enum, default_value_t = BackendKind::Gateware)]
     pub backend: BackendKind,
 }
 
@@ -83,9 +88,23 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
         burst_rate: a.burst_rate,
         seed: a.seed,
         baud: a.baud,
+        ..Default::default()
     };
     let cfg = EngineConfig::uart(a.baud, 100);
     match a.backend {
+        BackendKind::Gateware => {
+            fiberloop_gateware::sim::fiber::FiberSpool::new(o.fiber())
+                .map_err(|e| Failure::new(exit::USAGE, e))?;
+            log::info!("building the simulated board ({} km)", a.fiber_km);
+            let mut sim = fiberloop::device::board::build(&o)
+                .map_err(|e| Failure::new(exit::DEVICE_UNAVAILABLE, e))?;
+            log::info!(
+                "the board's UART runs at {:.0} baud ({} word clocks per bit)",
+                sim.config().baud(),
+                sim.config().clocks_per_bit
+            );
+            serve_board_on(&mut sim, &a)
+        }
         BackendKind::Ram => serve_on(Engine::new(RamBackend::new(256, 50_000), cfg), &a),
         BackendKind::Loop => {
             // Check the fiber settings before the (slow) model build.
@@ -96,6 +115,56 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
             serve_on(Engine::new(b, cfg), &a)
         }
     }
+}
+
+fn serve_board_on(
+    sim: &mut fiberloop_gateware::sim::board_sim::BoardSim,
+    a: &ServeArgs,
+) -> Result<(), Failure> {
+    use fiberloop::device::board::serve_board;
+    use fiberloop::device::sim::ServeEnd;
+    let never = || false;
+    if a.pty {
+        use serialport::SerialPort;
+        let (mut master, slave) = serialport::TTYPort::pair()
+            .context("creating a pseudo-terminal")
+            .map_err(io_fail)?;
+        master
+            .set_timeout(std::time::Duration::from_millis(20))
+            .map_err(io_fail)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| io_fail(anyhow!("the pseudo-terminal has no name")))?;
+        println!("{path}");
+        std::io::stdout().flush().map_err(io_fail)?;
+        log::info!("serving the simulated board on {path}");
+        let _slave = slave;
+        let reader = master.try_clone_native().map_err(io_fail)?;
+        serve_board(sim, Box::new(reader), &mut master, &never).map_err(io_fail)?;
+        return Ok(());
+    }
+    let addr = a.tcp.as_deref().unwrap_or_default();
+    let l = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("listening on {addr}"))
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let bound = l.local_addr().map_err(io_fail)?;
+    println!("{bound}");
+    std::io::stdout().flush().map_err(io_fail)?;
+    log::info!("serving the simulated board on tcp:{bound}");
+    for s in l.incoming() {
+        let mut s = s.map_err(io_fail)?;
+        let peer = s.peer_addr().map_err(io_fail)?;
+        log::info!("client {peer} connected");
+        s.set_nodelay(true).map_err(io_fail)?;
+        s.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+            .map_err(io_fail)?;
+        let reader = s.try_clone().map_err(io_fail)?;
+        match serve_board(sim, Box::new(reader), &mut s, &never) {
+            Ok(ServeEnd::Closed) | Ok(ServeEnd::Stopped) => log::info!("client {peer} left"),
+            Err(e) => log::warn!("client {peer}: {e}"),
+        }
+    }
+    Ok(())
 }
 
 fn io_fail(e: impl Into<anyhow::Error>) -> Failure {

@@ -292,6 +292,10 @@ impl<T: Transport> Client<T> {
                 if let Some(Event::Dropped(_)) = self.parser.poll(t) {
                     self.stats.dropped_replies += 1;
                 }
+                if self.t.settled() {
+                    // A simulated board has gone quiet: the reply is lost.
+                    return Ok(None);
+                }
                 continue;
             }
             for i in 0..n {

@@ -18,8 +18,10 @@
 //! entry `e` with them; reading a layer's low table word gives the low word
 //! entered with its high word (or the low word written since); an
 //! `INFER_START` while `INFER_LAYERS` is 0 (no table loaded) is answered
-//! `FAULT` and changes nothing; a burst touching a word refused `BUSY` is
-//! refused whole before any word is acted on.
+//! `FAULT` and changes nothing, as is one while the loop is not running;
+//! `BUSY` is decided word by word, like every refusal: the words of a burst
+//! before the first refused one stay written (the command engine's bus
+//! contract, which the gateware's register file follows).
 //!
 //! Time: the caller gives the time of each byte in *link byte times* (one
 //! unit = one byte at the link's baud). The partial-frame timeout is in the
@@ -649,13 +651,13 @@ impl<B: Backend> Engine<B> {
                 if let Err(a) = regs::check_burst(h.addr, len as u32, write) {
                     return (status::BAD_ADDRESS, a, vec![]);
                 }
-                if let Some(a) = self.busy_word(h.addr, len as u32, write) {
-                    log::debug!("0x{a:08x}: the inference engine is busy");
-                    return (status::BUSY, a, vec![]);
-                }
                 if write {
                     for (i, w) in payload.chunks_exact(4).enumerate() {
                         let a = h.addr + i as u32;
+                        if self.busy_word(a, 1, true).is_some() {
+                            log::debug!("0x{a:08x}: the inference engine is busy");
+                            return (status::BUSY, a, vec![]);
+                        }
                         let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                         if let Err(r) = self.write(a, v) {
                             log::warn!("write 0x{v:08x} to 0x{a:08x} refused: {}", r.why);
@@ -666,6 +668,10 @@ impl<B: Backend> Engine<B> {
                 } else {
                     let mut d = Vec::with_capacity(len);
                     for i in 0..len as u32 {
+                        if self.busy_word(h.addr + i, 1, false).is_some() {
+                            log::debug!("0x{:08x}: the inference engine is busy", h.addr + i);
+                            return (status::BUSY, h.addr + i, vec![]);
+                        }
                         match self.read(h.addr + i) {
                             Ok(v) => d.push(v),
                             Err(r) => {
@@ -817,6 +823,13 @@ impl<B: Backend> Engine<B> {
                     return Err(Refusal::new(
                         status::FAULT,
                         "start with no layers: write the layer table and INFER_LAYERS first",
+                    ));
+                }
+                if self.backend.loop_status() & status_bits::MODE_MASK != status_bits::MODE_RUNNING
+                {
+                    return Err(Refusal::new(
+                        status::FAULT,
+                        "start while the loop is not running: the weights are not there",
                     ));
                 }
                 self.backend.eng_start();
@@ -1188,9 +1201,12 @@ mod tests {
             let h = g.w(addr, data);
             assert_eq!((h.code, h.addr), (status::BUSY, addr), "0x{addr:x}");
         }
-        // A burst from the tag into the table is refused whole.
+        // A burst from the tag into the table stops at the table: the tag
+        // words before it stay written.
         let h = g.w(regs::MODEL_TAG, &[9; 10]);
         assert_eq!((h.code, h.addr), (status::BUSY, regs::LAYER_TABLE));
+        assert_eq!(g.r(regs::MODEL_TAG, 8).1, vec![9; 8]);
+        g.ok(regs::MODEL_TAG, &[0]);
         let (h, _) = g.r(regs::ACT_OUT, 4);
         assert_eq!((h.code, h.addr), (status::BUSY, regs::ACT_OUT));
         // (Address checks come first: a read from ACT_IN is no read at all.)
@@ -1198,8 +1214,8 @@ mod tests {
         assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, regs::ACT_OUT - 2));
         assert_eq!(
             g.e.link_counters()[link::EXECUTED as usize],
-            executed,
-            "BUSY executes nothing"
+            executed + 2,
+            "BUSY executes nothing (the 2 are the tag's read and rewrite)"
         );
         // Nothing changed.
         assert_eq!(g.r(regs::LAYER_TABLE, 4).1, vec![2 << 16, 8, 0, 0]);

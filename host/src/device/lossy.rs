@@ -104,6 +104,10 @@ impl<T: Transport> Transport for Lossy<T> {
         Ok(out.len())
     }
 
+    fn settled(&self) -> bool {
+        self.inner.settled()
+    }
+
     fn describe(&self) -> String {
         format!("lossy({})", self.inner.describe())
     }

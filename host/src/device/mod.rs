@@ -8,6 +8,7 @@
 //!   command engine, used by the simulator;
 //! * [`DeviceSpec`]: the device strings of `--device` / `FIBERLOOP_DEVICE`.
 
+pub mod board;
 pub mod client;
 pub mod engine;
 pub mod loop_backend;
@@ -31,6 +32,13 @@ pub trait Transport {
     fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
     /// What this transport is connected to, for messages.
     fn describe(&self) -> String;
+    /// Nothing more will arrive until something is sent: a simulated board
+    /// knows when it has gone quiet, so a lost request or reply is retried
+    /// at once instead of after the client's timeout. Real links never
+    /// know (the default).
+    fn settled(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -42,6 +50,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn settled(&self) -> bool {
+        (**self).settled()
     }
 }
 
@@ -61,6 +72,20 @@ pub struct SimOptions {
     /// Link speed the simulated board's UART runs at, baud (sets how fast
     /// loop time passes per byte).
     pub baud: u32,
+    /// What the simulated board is made of.
+    pub board: SimBoard,
+}
+
+/// What a simulated board is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SimBoard {
+    /// The gateware top (UART, command engine, register file, loop core) in
+    /// Verilator: every byte goes through the board's own logic.
+    #[default]
+    Gateware,
+    /// The register file modelled in Rust (`engine::Engine`) in front of the
+    /// gateware loop core in Verilator: faster, for host-side work.
+    Model,
 }
 
 impl Default for SimOptions {
@@ -71,7 +96,8 @@ impl Default for SimOptions {
             burst_len: 32,
             burst_rate: 0.0,
             seed: 1,
-            baud: DEFAULT_BAUD,
+            baud: DEFAULT_SIM_BAUD,
+            board: SimBoard::Gateware,
         }
     }
 }
@@ -92,6 +118,11 @@ impl SimOptions {
 
 /// Baud rate when a serial device string names none.
 pub const DEFAULT_BAUD: u32 = 3_000_000;
+
+/// UART baud of a simulated board unless `baud=` says otherwise: 12.5 Mbaud,
+/// 10 word clocks per bit, the fastest whole divisor within the FT2232H's
+/// 12 Mbaud (rounded); the simulation is slow enough as it is.
+pub const DEFAULT_SIM_BAUD: u32 = 12_500_000;
 
 /// FTDI vendor id.
 pub const FTDI_VID: u16 = 0x0403;
@@ -131,7 +162,7 @@ pub enum DeviceSpecError {
     #[error("unknown device {0:?}: expected sim, sim:KEY=VALUE,..., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL]")]
     Kind(String),
     /// A bad sim option.
-    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud)")]
+    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model)")]
     SimOption(String, String),
     /// Serial without a path, or a bad baud rate.
     #[error("bad serial device {0:?}: {1} (expected serial:PATH or serial:PATH@BAUD)")]
@@ -193,6 +224,13 @@ impl std::str::FromStr for DeviceSpec {
                                 .ok()
                                 .filter(|b| *b > 0)
                                 .ok_or_else(|| bad("baud must be 1..=4294967295"))?
+                        }
+                        "board" => {
+                            o.board = match v {
+                                "gateware" => SimBoard::Gateware,
+                                "model" => SimBoard::Model,
+                                _ => return Err(bad("board is gateware or model")),
+                            }
                         }
                         _ => return Err(bad("unknown option")),
                     }
@@ -283,6 +321,9 @@ pub enum OpenError {
 /// Opens a device.
 pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Transport>, OpenError> {
     Ok(match spec {
+        DeviceSpec::Sim(o) if o.board == SimBoard::Gateware => {
+            Box::new(board::BoardTransport::new(o)?)
+        }
         DeviceSpec::Sim(o) => Box::new(sim::SimTransport::new(
             engine::Engine::new(
                 loop_backend::LoopBackend::new(o)?,

@@ -237,6 +237,10 @@ pub fn load_model<T: Transport>(
         step("weights", slot);
         c.write_slot(slot as u32, img)?;
     }
+    // A slot write completes as its slot next passes (the board answers the
+    // commit at once): the weights are all in the loop once the last one
+    // no longer reads pending.
+    wait_slot_written(c)?;
     step("layer table", images.len());
     let table: Vec<u32> = layers
         .iter()
@@ -287,6 +291,19 @@ pub fn load_model<T: Transport>(
         inputs: net.input_width(),
         outputs: net.output_width(),
     })
+}
+
+fn wait_slot_written<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
+    let t0 = Instant::now();
+    while c.read(regs::SLOT_WR_COMMIT)? != 0 {
+        if t0.elapsed() > Duration::from_secs(60) {
+            return Err(OpsError::Board(
+                "the last slot write was still pending after 60 s".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
 }
 
 fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {

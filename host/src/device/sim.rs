@@ -74,6 +74,11 @@ impl<B: Backend> Transport for SimTransport<B> {
     fn describe(&self) -> String {
         "sim".into()
     }
+
+    fn settled(&self) -> bool {
+        // The engine answers as the bytes arrive.
+        self.out.is_empty()
+    }
 }
 
 /// How [`serve`] paces the link.
