@@ -2,16 +2,14 @@
 //! and input files refused with exit 3 and a message naming the problem
 //! before any device is touched, a model too big for the loop refused
 //! before anything is written, and the shipped digits network loaded and
-//! run bit for bit through the simulated gateware loop served on a
+//! run bit for bit through the simulated gateware board served on a
 //! pseudo-terminal and on TCP, and through a damaged link.
 
+use fiberloop::device::board::BoardTransport;
 use fiberloop::device::client::{Client, ClientConfig};
-use fiberloop::device::engine::{Engine, EngineConfig};
-use fiberloop::device::loop_backend::LoopBackend;
 use fiberloop::device::lossy::{Lossy, LossyConfig};
 use fiberloop::device::ops::{self, InferConfig, InferStats};
 use fiberloop::device::serial::SerialTransport;
-use fiberloop::device::sim::SimTransport;
 use fiberloop::device::SimOptions;
 use fiberloop::model::{read_int8_matrix, write_int8_matrix, Int8Matrix, Network};
 use fiberloop_spec::regs;
@@ -264,6 +262,27 @@ fn verify_without_anything_to_compare_is_a_usage_error() {
 
 // ---- through the simulated gateware ----------------------------------
 
+/// UART baud of the served boards in these tests: 4 word clocks per bit,
+/// so the gateware board in Verilator answers quickly enough.
+const TEST_BAUD: &str = "31250000";
+
+/// Rows of the digits set the end-to-end tests run (the gateware board in
+/// Verilator takes about 0.1 s per row over its UART).
+const ROWS: usize = 64;
+
+/// The first [`ROWS`] rows of the digits inputs and expected outputs, as
+/// files in `dir`.
+fn digits_subset(dir: &Path) -> (PathBuf, PathBuf) {
+    let cut = |name: &str| {
+        let m = read_int8_matrix(data("digits", name)).unwrap();
+        let p = dir.join(format!("{ROWS}-{name}"));
+        let d = m.data()[..ROWS * m.cols()].to_vec();
+        write_int8_matrix(&p, &Int8Matrix::new(ROWS, m.cols(), d).unwrap()).unwrap();
+        p
+    };
+    (cut("inputs.npy"), cut("expected.npy"))
+}
+
 /// A `fiberloop sim serve` child, killed when dropped.
 struct Server {
     child: Child,
@@ -306,15 +325,12 @@ fn s(p: &Path) -> &str {
 #[test]
 fn pty_board_loads_and_infers_digits_bit_for_bit() {
     let t0 = Instant::now();
-    let srv = Server::start(&["--pty", "--fiber-km", "2"]);
+    let srv = Server::start(&["--pty", "--fiber-km", "2", "--baud", TEST_BAUD]);
     let dev = format!("serial:{}", srv.at);
     let dir = tempfile::tempdir().unwrap();
     let y = dir.path().join("y.npy");
-    let (model, inputs, expected) = (
-        data("digits", "model.safetensors"),
-        data("digits", "inputs.npy"),
-        data("digits", "expected.npy"),
-    );
+    let model = data("digits", "model.safetensors");
+    let (inputs, expected) = digits_subset(dir.path());
 
     let (code, _, err) = run(&dev, &["infer", "--input", s(&inputs), "--output", s(&y)]);
     assert_eq!(code, Some(7), "{err}");
@@ -346,8 +362,8 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
     let t = Instant::now();
     let (code, out, err) = run(&dev, &["infer", "--input", s(&inputs), "--output", s(&y)]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(err.contains("300 inputs in 38 batches"), "{err}");
-    eprintln!("infer of 300 inputs over the pty: {:?}", t.elapsed());
+    assert!(err.contains("64 inputs in 8 batches"), "{err}");
+    eprintln!("infer of {ROWS} inputs over the pty: {:?}", t.elapsed());
     assert_eq!(
         std::fs::read(&y).unwrap(),
         std::fs::read(&expected).unwrap(),
@@ -384,14 +400,14 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("host reference"), "{out}");
-    assert!(out.contains("all 300 rows equal"), "{out}");
+    assert!(out.contains("all 64 rows equal"), "{out}");
     assert!(!err.contains("loaded"), "the board held the model: {err}");
 
     // A doctored expected file: row 7, output 3 changed.
     let mut e = read_int8_matrix(&expected).unwrap().data().to_vec();
     e[7 * 10 + 3] = e[7 * 10 + 3].wrapping_add(1);
     let bad = dir.path().join("doctored.npy");
-    write_int8_matrix(&bad, &Int8Matrix::new(300, 10, e).unwrap()).unwrap();
+    write_int8_matrix(&bad, &Int8Matrix::new(ROWS, 10, e).unwrap()).unwrap();
     let (code, out, err) = run(
         &dev,
         &[
@@ -405,13 +421,13 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
         ],
     );
     assert_eq!(code, Some(6), "{out}{err}");
-    assert!(out.contains("1 of 300 rows differ"), "{out}");
+    assert!(out.contains("1 of 64 rows differ"), "{out}");
     assert!(out.contains("row 7: board"), "{out}");
     assert!(
         err.contains("mismatch") && err.contains("first row 7"),
         "{err}"
     );
-    assert!(out.contains("host reference") && out.contains("all 300 rows equal"));
+    assert!(out.contains("host reference") && out.contains("all 64 rows equal"));
     eprintln!("pty test: {:?}", t0.elapsed());
 }
 
@@ -419,15 +435,19 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
 /// finds it on the board and does not load it again.
 #[test]
 fn tcp_board_infers_with_model_loading_on_demand() {
-    let srv = Server::start(&["--tcp", "127.0.0.1:0", "--fiber-km", "2"]);
+    let srv = Server::start(&[
+        "--tcp",
+        "127.0.0.1:0",
+        "--fiber-km",
+        "2",
+        "--baud",
+        TEST_BAUD,
+    ]);
     let dev = format!("tcp:{}", srv.at);
     let dir = tempfile::tempdir().unwrap();
     let y = dir.path().join("y.npy");
-    let (model, inputs, expected) = (
-        data("digits", "model.safetensors"),
-        data("digits", "inputs.npy"),
-        data("digits", "expected.npy"),
-    );
+    let model = data("digits", "model.safetensors");
+    let (inputs, expected) = digits_subset(dir.path());
     let args = [
         "infer",
         "--model",
@@ -455,44 +475,54 @@ fn tcp_board_infers_with_model_loading_on_demand() {
 }
 
 /// load + infer through a link that drops and corrupts bytes, to the
-/// gateware loop in Verilator: bit for bit, with the retries counted.
+/// gateware board in Verilator: bit for bit, with the retries counted by
+/// the client and the drops counted by the board's own link counters.
 #[test]
 fn damaged_link_loads_and_infers_bit_for_bit() {
     let o = SimOptions {
         fiber_km: 2.0,
+        baud: TEST_BAUD.parse().unwrap(),
         ..Default::default()
     };
-    let engine = Engine::new(LoopBackend::new(&o).unwrap(), EngineConfig::uart(o.baud, 2));
     let t = Lossy::new(
-        SimTransport::new(engine, o.baud),
+        BoardTransport::new(&o).unwrap(),
         LossyConfig {
-            drop: 1e-4,
-            corrupt: 2e-4,
+            drop: 5e-4,
+            corrupt: 1e-3,
             seed: 11,
         },
     );
     let mut c = Client::new(
         t,
         ClientConfig {
-            timeout: Duration::from_millis(20),
+            timeout: Duration::from_millis(500),
             retries: 10,
         },
     );
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, expected) = digits_subset(dir.path());
     let bytes = std::fs::read(data("digits", "model.safetensors")).unwrap();
     let net = Network::from_bytes(&bytes, &data("digits", "model.safetensors")).unwrap();
-    let inputs = net.read_inputs(data("digits", "inputs.npy")).unwrap();
-    let expected = read_int8_matrix(data("digits", "expected.npy")).unwrap();
+    let inputs = net.read_inputs(&inputs).unwrap();
+    let expected = read_int8_matrix(&expected).unwrap();
     ops::load_model(&mut c, &net, ops::file_tag(&bytes), &mut |_| {}).unwrap();
     let mut st = InferStats::default();
     let y = ops::infer(&mut c, &inputs, InferConfig::default(), &mut st).unwrap();
     assert_eq!(y, expected);
     let damage = c.transport().damage();
-    let link = c.transport().inner().engine().link_counters();
+    let link = c.read_block(regs::LINK, regs::LINK_WORDS as usize).unwrap();
     eprintln!(
         "damage {damage:?}; client {:?}; board link counters {link:?}",
         c.stats()
     );
     assert!(damage.dropped > 0 && damage.corrupted > 0, "{damage:?}");
     assert!(c.stats().retries > 0, "{:?}", c.stats());
+    let board_drops = link[regs::link::HEADER_CRC as usize]
+        + link[regs::link::PAYLOAD_CRC as usize]
+        + link[regs::link::TIMEOUTS as usize];
+    assert!(
+        board_drops > 0,
+        "the board dropped no damaged request: {link:?}"
+    );
     assert!(ops::holds_model(&mut c, ops::file_tag(&bytes)).unwrap());
 }
