@@ -1002,7 +1002,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     const TIMEOUT: u32 = 100;
-    const MEM_WORDS: usize = 0x3000;
+    const MEM_WORDS: usize = (regs::ACT_OUT + regs::ACT_OUT_WORDS) as usize;
 
     fn initial_mem(rng: &mut ChaCha8Rng) -> Vec<u32> {
         let mut mem: Vec<u32> = (0..MEM_WORDS).map(|_| rng.gen()).collect();
@@ -1428,9 +1428,9 @@ mod tests {
         b.ready_p = 1.0;
         let cases = [
             (cmd::PING, 0, 0, 4 + 2 * 4),
-            (cmd::READ, regs::PARAM_MEM, 3, 4 + 3 * 3),
-            (cmd::WRITE, regs::PARAM_MEM, 5, 4 + 4 * 5),
-            (cmd::READ, regs::PARAM_MEM, 1000, 4 + 3 * 1000),
+            (cmd::READ, regs::SCRATCH_MEM, 3, 4 + 3 * 3),
+            (cmd::WRITE, regs::SCRATCH_MEM, 5, 4 + 4 * 5),
+            (cmd::READ, regs::SCRATCH_MEM, 1000, 4 + 3 * 1000),
             (cmd::WRITE, regs::ID, 2, 4 + 1), // BAD_ADDRESS at the first word
             (0x55, 0, 0, 4),                  // BAD_COMMAND
         ];

@@ -967,7 +967,7 @@ mod tests {
     /// requests with random flow control.
     fn run(half_w: u64, half_f: u64, seed: u64, items: usize, min_rate: (f64, f64)) -> (u64, u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut mem: Vec<u32> = (0..0x3000).map(|_| rng.gen()).collect();
+        let mut mem: Vec<u32> = (0..0x6000).map(|_| rng.gen()).collect();
         mem[regs::ID as usize] = regs::ID_VALUE;
         mem[regs::VERSION as usize] = regs::VERSION_VALUE;
         let mut model = EngineModel::new(TIMEOUT, mem.clone(), |_, _, _| 0);

@@ -7,9 +7,11 @@
 //! * [`cmd_engine`]: the protocol's command engine (`CmdEngine`) and its
 //!   transaction-level model (`EngineModel`).
 //! * [`uart_bridge`]: `UartCommandPort`, the engine behind a UART.
+//! * [`ft245`]: `Ft245Port`, the engine behind an FT2232H 245 synchronous
+//!   FIFO (USB 2.0 high speed), with its chip model `Ft2232hModel`.
 //!
-//! Missing: the FT245 synchronous FIFO port (USB 2.0 high speed), and the
-//! register file behind the bus.
+//! The register file behind the bus is in `crate::top::board_core`, the
+//! board top that joins the UART port's blocks to the loop core.
 
 pub mod cmd_engine;
 pub mod crc32_byte;

@@ -76,7 +76,7 @@ mod tests {
         let (a, r, w) = (m.p("addr_in"), m.p("readable_out"), m.p("writable_out"));
         let mut rng = ChaCha8Rng::seed_from_u64(0x0E61_0001);
         // Every address up to past the last region, then random ones.
-        let mut addrs: Vec<u32> = (0..0x3100).collect();
+        let mut addrs: Vec<u32> = (0..0x6100).collect();
         addrs.extend((0..20_000).map(|_| rng.gen::<u32>()));
         addrs.extend([u32::MAX, 0x8000_0000, 0x0001_0000]);
         let mut mapped = 0;

@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn uart_port_end_to_end() {
         let mut rng = ChaCha8Rng::seed_from_u64(0xB41D_0001);
-        let mut mem: Vec<u32> = (0..0x3000).map(|_| rng.gen()).collect();
+        let mut mem: Vec<u32> = (0..0x6000).map(|_| rng.gen()).collect();
         mem[regs::ID as usize] = regs::ID_VALUE;
         mem[regs::VERSION as usize] = regs::VERSION_VALUE;
         let mut model = EngineModel::new(TIMEOUT, mem.clone(), |_, _, _| 0);
