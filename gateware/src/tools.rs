@@ -147,8 +147,8 @@ pub enum ToolError {
 /// The repository root: `$FIBERLOOP_ROOT`, or the workspace this crate was
 /// built in.
 pub fn project_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("FIBERLOOP_ROOT") {
-        return PathBuf::from(root);
+    if let Some(root) = env_path("FIBERLOOP_ROOT") {
+        return root;
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -158,19 +158,20 @@ pub fn project_root() -> PathBuf {
 
 /// The project tool environment: `$FIBERLOOP_VENV`, or `.venv` at the root.
 pub fn venv_dir() -> PathBuf {
-    match std::env::var_os("FIBERLOOP_VENV") {
-        Some(v) => PathBuf::from(v),
-        None => project_root().join(".venv"),
-    }
+    env_path("FIBERLOOP_VENV").unwrap_or_else(|| project_root().join(".venv"))
 }
 
 /// Directory for build products shared between test runs (Verilator models,
 /// synthesis logs): `$FIBERLOOP_BUILD_DIR`, or `build/` at the root.
 pub fn build_dir() -> PathBuf {
-    match std::env::var_os("FIBERLOOP_BUILD_DIR") {
-        Some(v) => PathBuf::from(v),
-        None => project_root().join("build"),
-    }
+    env_path("FIBERLOOP_BUILD_DIR").unwrap_or_else(|| project_root().join("build"))
+}
+
+/// A path from the environment; set but empty counts as not set.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// A new, empty, private directory `parent/.tmp-<tag>-<pid>-<n>` for one

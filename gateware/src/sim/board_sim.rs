@@ -91,6 +91,8 @@ pub struct BoardSim {
     last_activity: u64,
     /// Framing errors seen on the board's TX line (never expected).
     pub framing_errors: u64,
+    /// A fiber cut to make: (at this clock, for this many word clocks).
+    cut_at: Option<(u64, u64)>,
 }
 
 impl BoardSim {
@@ -128,6 +130,7 @@ impl BoardSim {
             received: VecDeque::new(),
             last_activity: 0,
             framing_errors: 0,
+            cut_at: None,
         };
         sim.m.set(sim.p.uart_rx, 1);
         sim.m.set(sim.p.reset, 1);
@@ -165,6 +168,13 @@ impl BoardSim {
         self.m.get(self.p.mode)
     }
 
+    /// Cuts the fiber at word clock `at` (now, if already past) for `words`
+    /// word clocks: the light is gone until light sent after the cut has
+    /// crossed the spool, and the loop's contents are lost.
+    pub fn schedule_cut(&mut self, at: u64, words: u64) {
+        self.cut_at = Some((at, words));
+    }
+
     /// Queues request bytes for the board's UART.
     pub fn send(&mut self, bytes: &[u8]) {
         self.ser.queue.extend(bytes);
@@ -193,6 +203,12 @@ impl BoardSim {
     /// One word clock: the fiber carries the TX word back as the RX word,
     /// the UART lines move by one clock.
     pub fn step(&mut self) {
+        if let Some((at, words)) = self.cut_at {
+            if self.clocks >= at {
+                self.fiber.cut(words);
+                self.cut_at = None;
+            }
+        }
         let cpb = self.cfg.clocks_per_bit;
         // Host -> board line.
         if self.ser.cur.is_none() {

@@ -1133,6 +1133,18 @@ mod tests {
             slots,
             "slots = ring / frame"
         );
+        // A cut: the loop is lost (sticky), the line lost sync; a fill
+        // brings it back.
+        assert_eq!(h.read(LOOP_STATUS, 1)[0] & status_bits::LOOP_LOST, 0);
+        let syncs = h.counter(counter::SYNC_LOSSES);
+        let now = h.sim.clocks();
+        h.sim.schedule_cut(now + 100, 2 * delay);
+        h.sim.run(4 * delay + 2000);
+        let st = h.read(LOOP_STATUS, 1)[0];
+        assert_ne!(st & status_bits::LOOP_LOST, 0, "status {st:#x} after a cut");
+        assert!(h.counter(counter::SYNC_LOSSES) > syncs);
+        assert_eq!(h.fill(), slots);
+        assert_eq!(h.read(LOOP_STATUS, 1)[0] & status_bits::LOOP_LOST, 0);
         // Link counters: every error reply was counted, none dropped.
         let errors = h.errors;
         let link = h.read(LINK, LINK_WORDS as usize);

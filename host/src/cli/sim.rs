@@ -65,6 +65,13 @@ pub struct ServeArgs {
     /// What the board is made of.
     #[arg(long, value_enum, default_value_t = BackendKind::Gateware)]
     pub backend: BackendKind,
+    /// Cut the fiber this many ms of simulated time after the board starts
+    /// (the gateware board only).
+    #[arg(long, value_name = "MS")]
+    pub cut_at_ms: Option<f64>,
+    /// Length of the cut, ms.
+    #[arg(long, value_name = "MS", default_value_t = 1.0)]
+    pub cut_ms: f64,
 }
 
 /// Runs a `sim` subcommand.
@@ -88,8 +95,23 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
         burst_rate: a.burst_rate,
         seed: a.seed,
         baud: a.baud,
+        cut_at_ms: a.cut_at_ms,
+        cut_ms: a.cut_ms,
         ..Default::default()
     };
+    if a.cut_at_ms.is_some() && a.backend != BackendKind::Gateware {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow!("--cut-at-ms needs the gateware board (--backend gateware)"),
+        ));
+    }
+    let bad_ms = |v: f64| !(v.is_finite() && v >= 0.0);
+    if a.cut_at_ms.is_some_and(bad_ms) || bad_ms(a.cut_ms) {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow!("--cut-at-ms and --cut-ms take a time in ms, 0 or more"),
+        ));
+    }
     let cfg = EngineConfig::uart(a.baud, 100);
     match a.backend {
         BackendKind::Gateware => {

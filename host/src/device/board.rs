@@ -31,8 +31,17 @@ const MAX_WAIT_CLOCKS: u64 = 50_000_000;
 /// Builds the simulated board for these options (the Verilator model is
 /// built on first use and cached).
 pub fn build(o: &SimOptions) -> Result<BoardSim, LoopSimError> {
-    BoardSim::new(o.fiber(), BoardConfig::for_baud(o.baud))
+    let mut sim = BoardSim::new(o.fiber(), BoardConfig::for_baud(o.baud))?;
+    if let Some(at) = o.cut_at_ms {
+        let clocks = |ms: f64| (ms * 1e-3 * WORD_CLOCK_HZ).round() as u64;
+        sim.schedule_cut(clocks(at), clocks(o.cut_ms));
+    }
+    Ok(sim)
 }
+
+/// Word clocks per second of simulated time.
+const WORD_CLOCK_HZ: f64 =
+    fiberloop_spec::line::LINE_RATE_BPS as f64 / fiberloop_spec::line::SERDES_WORD_BITS as f64;
 
 /// The gateware board in process.
 pub struct BoardTransport {

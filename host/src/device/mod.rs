@@ -74,6 +74,12 @@ pub struct SimOptions {
     pub baud: u32,
     /// What the simulated board is made of.
     pub board: SimBoard,
+    /// Cut the fiber this long (ms of simulated time) after the board
+    /// starts (gateware board only).
+    pub cut_at_ms: Option<f64>,
+    /// How long the cut lasts, ms (light sent after it still has to cross
+    /// the spool).
+    pub cut_ms: f64,
 }
 
 /// What a simulated board is made of.
@@ -98,6 +104,8 @@ impl Default for SimOptions {
             seed: 1,
             baud: DEFAULT_SIM_BAUD,
             board: SimBoard::Gateware,
+            cut_at_ms: None,
+            cut_ms: 1.0,
         }
     }
 }
@@ -162,7 +170,7 @@ pub enum DeviceSpecError {
     #[error("unknown device {0:?}: expected sim, sim:KEY=VALUE,..., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL]")]
     Kind(String),
     /// A bad sim option.
-    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model)")]
+    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model, cut_at_ms, cut_ms)")]
     SimOption(String, String),
     /// Serial without a path, or a bad baud rate.
     #[error("bad serial device {0:?}: {1} (expected serial:PATH or serial:PATH@BAUD)")]
@@ -225,6 +233,8 @@ impl std::str::FromStr for DeviceSpec {
                                 .filter(|b| *b > 0)
                                 .ok_or_else(|| bad("baud must be 1..=4294967295"))?
                         }
+                        "cut_at_ms" => o.cut_at_ms = Some(num(v)?),
+                        "cut_ms" => o.cut_ms = num(v)?,
                         "board" => {
                             o.board = match v {
                                 "gateware" => SimBoard::Gateware,
@@ -234,6 +244,12 @@ impl std::str::FromStr for DeviceSpec {
                         }
                         _ => return Err(bad("unknown option")),
                     }
+                }
+                if o.cut_at_ms.is_some() && o.board != SimBoard::Gateware {
+                    return Err(DeviceSpecError::SimOption(
+                        "cut_at_ms".into(),
+                        "cuts are made by the gateware board's fiber (board=gateware)".into(),
+                    ));
                 }
                 Ok(DeviceSpec::Sim(o))
             }
@@ -364,6 +380,28 @@ mod tests {
             (o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed),
             (10.0, 1e-5, 64, 2.5, 9)
         );
+        let DeviceSpec::Sim(o) =
+            p("sim:cut_at_ms=2.5,cut_ms=0.5,board=gateware,baud=31250000").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (o.cut_at_ms, o.cut_ms, o.board, o.baud),
+            (Some(2.5), 0.5, SimBoard::Gateware, 31_250_000)
+        );
+        assert_eq!(
+            p("sim:board=model").map(|d| matches!(
+                d,
+                DeviceSpec::Sim(SimOptions {
+                    board: SimBoard::Model,
+                    ..
+                })
+            )),
+            Ok(true)
+        );
+        assert!(p("sim:board=model,cut_at_ms=1").is_err());
+        assert!(p("sim:board=fpga").is_err());
+        assert!(p("sim:cut_ms=-1").is_err());
         assert_eq!(
             p("serial:/dev/ttyUSB1@115200"),
             Ok(DeviceSpec::Serial {
