@@ -125,6 +125,42 @@ fn main() {
         r / 1e3,
         r / ceiling
     );
+    // The gateware board in Verilator, its UART at 42 word clocks per bit
+    // (2.976 Mbaud): payload throughput in simulated time, every byte
+    // through the board's UART, command engine and register file.
+    let o = fiberloop::device::SimOptions {
+        baud,
+        ..Default::default()
+    };
+    let mut board = fiberloop::device::board::BoardTransport::new(&o).unwrap();
+    let real_baud = board.sim().config().baud();
+    let mut c = Client::new(board, ClientConfig::default());
+    let t0 = c.transport_mut().sim().clocks();
+    let data: Vec<u32> = (0..4096u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
+    for chunk in data.chunks(1024) {
+        c.write_block(fiberloop_spec::regs::SCRATCH_MEM, chunk)
+            .unwrap();
+    }
+    let t1 = c.transport_mut().sim().clocks();
+    for chunk in data.chunks(1024) {
+        assert_eq!(
+            c.read_block(fiberloop_spec::regs::SCRATCH_MEM, chunk.len())
+                .unwrap(),
+            chunk
+        );
+    }
+    let t2 = c.transport_mut().sim().clocks();
+    let secs = |clocks: u64| clocks as f64 / 125e6;
+    let line = real_baud / 10.0;
+    let (w, r) = (16384.0 / secs(t1 - t0), 16384.0 / secs(t2 - t1));
+    println!(
+        "gateware board (UART at {:.0} baud, simulated time): write {:.1} kB/s = {:.3} of the line, read {:.1} kB/s = {:.3}",
+        real_baud,
+        w / 1e3,
+        w / line,
+        r / 1e3,
+        r / line
+    );
     let frame = fiberloop_spec::proto::MAX_FRAME_BYTES as f64;
     println!(
         "framing bound for 4 KiB writes: {:.4} (4096 payload bytes in {} frame bytes + {} reply bytes)",
