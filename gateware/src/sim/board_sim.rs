@@ -8,9 +8,9 @@
 //! ([`BoardSim::take_received`]). Nothing is shortcut: every byte crosses the
 //! gateware's UART, command engine and register file, as on the board.
 //!
-//! Time advances only when the caller steps the model. [`BoardSim::exchange`]
-//! steps until the board has answered and gone quiet, or until it is clear
-//! that no answer is coming.
+//! Time advances only when the caller steps the model.
+//! [`BoardSim::run_until_reply`] steps until the board has answered and gone
+//! quiet, or until it is clear that no answer is coming.
 
 use super::fiber::{FiberConfig, FiberSpool};
 use super::loop_sim::LoopSimError;
@@ -58,7 +58,6 @@ struct Ports {
     rx_signal: Port,
     uart_rx: Port,
     uart_tx: Port,
-    mode: Port,
 }
 
 /// The host-to-board serialiser.
@@ -114,7 +113,6 @@ impl BoardSim {
             rx_signal: g("rx_signal_in")?,
             uart_rx: g("uart_rx_in")?,
             uart_tx: g("uart_tx_out")?,
-            mode: g("mode_out")?,
         };
         let mut sim = BoardSim {
             m,
@@ -163,11 +161,6 @@ impl BoardSim {
         self.clocks
     }
 
-    /// The loop controller's mode (4: running).
-    pub fn mode(&self) -> u64 {
-        self.m.get(self.p.mode)
-    }
-
     /// Cuts the fiber at word clock `at` (now, if already past) for `words`
     /// word clocks: the light is gone until light sent after the cut has
     /// crossed the spool, and the loop's contents are lost.
@@ -178,11 +171,6 @@ impl BoardSim {
     /// Queues request bytes for the board's UART.
     pub fn send(&mut self, bytes: &[u8]) {
         self.ser.queue.extend(bytes);
-    }
-
-    /// Request bytes not yet on the line.
-    pub fn queued(&self) -> usize {
-        self.ser.queue.len() + self.ser.cur.is_some() as usize
     }
 
     /// Takes the reply bytes received so far.
@@ -284,28 +272,6 @@ impl BoardSim {
     /// 4096), and drops a partial frame after its timeout.
     pub fn quiet_clocks(&self) -> u64 {
         self.cfg.timeout_clocks as u64 + 8192 + 20 * self.cfg.clocks_per_bit as u64
-    }
-
-    /// Sends whatever is queued and steps until the board has answered and
-    /// its line has been quiet for [`BoardSim::quiet_clocks`], or, with
-    /// `until_reply`, until `until_reply` bytes are waiting and the line is
-    /// idle. Gives up after `max_clocks`. Returns the bytes received.
-    pub fn exchange(&mut self, until_reply: Option<usize>, max_clocks: u64) -> Vec<u8> {
-        let start = self.clocks;
-        self.last_activity = self.clocks;
-        let quiet = self.quiet_clocks();
-        while self.clocks - start < max_clocks {
-            self.step();
-            if let Some(n) = until_reply {
-                if self.received.len() >= n && !self.line_busy() {
-                    break;
-                }
-            }
-            if !self.line_busy() && self.clocks - self.last_activity > quiet {
-                break;
-            }
-        }
-        self.take_received()
     }
 
     /// Steps until at least one reply byte is waiting, the line is idle and

@@ -5,7 +5,7 @@ use super::{exit, Failure};
 use anyhow::{anyhow, Context};
 use fiberloop::device::engine::{Backend, Engine, EngineConfig, RamBackend};
 use fiberloop::device::loop_backend::LoopBackend;
-use fiberloop::device::sim::{serve, ServeConfig, ServeEnd};
+use fiberloop::device::sim::{serve, ServeConfig, ServeEnd, ServeStream};
 use fiberloop::device::SimOptions;
 use std::io::Write;
 
@@ -143,9 +143,21 @@ fn serve_board_on(
     sim: &mut fiberloop_gateware::sim::board_sim::BoardSim,
     a: &ServeArgs,
 ) -> Result<(), Failure> {
-    use fiberloop::device::board::serve_board;
-    use fiberloop::device::sim::ServeEnd;
     let never = || false;
+    serve_links(a, &mut |reader, stream| {
+        fiberloop::device::board::serve_board(sim, reader, stream, &never)
+    })
+}
+
+/// One client's stream: a clone of it to read from (for servers that read
+/// on a thread), and the stream itself.
+type ServeOne<'a> = dyn FnMut(Box<dyn std::io::Read + Send>, &mut dyn ServeStream) -> std::io::Result<ServeEnd>
+    + 'a;
+
+/// Opens the link `a` names (a new pseudo-terminal, or a TCP listener),
+/// prints where it is on stdout, and hands each client's stream to
+/// `serve_one`.
+fn serve_links(a: &ServeArgs, serve_one: &mut ServeOne) -> Result<(), Failure> {
     if a.pty {
         use serialport::SerialPort;
         let (mut master, slave) = serialport::TTYPort::pair()
@@ -160,9 +172,10 @@ fn serve_board_on(
         println!("{path}");
         std::io::stdout().flush().map_err(io_fail)?;
         log::info!("serving the simulated board on {path}");
+        // The slave stays open here so the terminal lives between clients.
         let _slave = slave;
         let reader = master.try_clone_native().map_err(io_fail)?;
-        serve_board(sim, Box::new(reader), &mut master, &never).map_err(io_fail)?;
+        serve_one(Box::new(reader), &mut master).map_err(io_fail)?;
         return Ok(());
     }
     let addr = a.tcp.as_deref().unwrap_or_default();
@@ -181,7 +194,7 @@ fn serve_board_on(
         s.set_read_timeout(Some(std::time::Duration::from_millis(20)))
             .map_err(io_fail)?;
         let reader = s.try_clone().map_err(io_fail)?;
-        match serve_board(sim, Box::new(reader), &mut s, &never) {
+        match serve_one(Box::new(reader), &mut s) {
             Ok(ServeEnd::Closed) | Ok(ServeEnd::Stopped) => log::info!("client {peer} left"),
             Err(e) => log::warn!("client {peer}: {e}"),
         }
@@ -199,44 +212,8 @@ fn serve_on<B: Backend>(mut engine: Engine<B>, a: &ServeArgs) -> Result<(), Fail
         pace: a.pace,
     };
     let never = || false;
-    if a.pty {
-        use serialport::SerialPort;
-        let (mut master, slave) = serialport::TTYPort::pair()
-            .context("creating a pseudo-terminal")
-            .map_err(io_fail)?;
-        master
-            .set_timeout(std::time::Duration::from_millis(20))
-            .map_err(io_fail)?;
-        let path = slave
-            .name()
-            .ok_or_else(|| io_fail(anyhow!("the pseudo-terminal has no name")))?;
-        println!("{path}");
-        std::io::stdout().flush().map_err(io_fail)?;
-        log::info!("serving the simulated board on {path}");
-        // The slave stays open here so the terminal lives between clients.
-        let _slave = slave;
-        serve(&mut engine, &mut master, cfg, &never).map_err(io_fail)?;
-        return Ok(());
-    }
-    let addr = a.tcp.as_deref().unwrap_or_default();
-    let l = std::net::TcpListener::bind(addr)
-        .with_context(|| format!("listening on {addr}"))
-        .map_err(|e| Failure::new(exit::USAGE, e))?;
-    let bound = l.local_addr().map_err(io_fail)?;
-    println!("{bound}");
-    std::io::stdout().flush().map_err(io_fail)?;
-    log::info!("serving the simulated board on tcp:{bound}");
-    for s in l.incoming() {
-        let mut s = s.map_err(io_fail)?;
-        let peer = s.peer_addr().map_err(io_fail)?;
-        log::info!("client {peer} connected");
-        s.set_nodelay(true).map_err(io_fail)?;
-        s.set_read_timeout(Some(std::time::Duration::from_millis(20)))
-            .map_err(io_fail)?;
-        match serve(&mut engine, &mut s, cfg, &never) {
-            Ok(ServeEnd::Closed) | Ok(ServeEnd::Stopped) => log::info!("client {peer} left"),
-            Err(e) => log::warn!("client {peer}: {e}"),
-        }
-    }
-    Ok(())
+    // The engine answers on the stream itself; it needs no reader thread.
+    serve_links(a, &mut |_reader, stream| {
+        serve(&mut engine, stream, cfg, &never)
+    })
 }
