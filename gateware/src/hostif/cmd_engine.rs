@@ -157,6 +157,11 @@ pub struct CmdEngine {
     /// Strobe: a reply with a status other than OK starts (replays of a
     /// remembered reply not included), for the `ERROR_REPLIES` link counter.
     pub error_reply_out: Signal<Out, Bit>,
+    /// Between frames: hunting with no sync byte seen, no checked frame
+    /// waiting, the executor idle (every reply byte taken). A byte from
+    /// another link may start a frame now without mixing with one in
+    /// progress.
+    pub idle_out: Signal<Out, Bit>,
     /// Bytes skipped while hunting for a sync in the previous clock (0, 1
     /// or 2: a `SYNC0` followed by a wrong byte counts both), as
     /// `Parser::hunted_bytes` counts them.
@@ -263,6 +268,7 @@ impl CmdEngine {
             error_reply_out: Default::default(),
             overrun_out: Default::default(),
             hunted_out: Default::default(),
+            idle_out: Default::default(),
             rx_step: Default::default(),
             tx_step: Default::default(),
             region: Default::default(),
@@ -779,6 +785,9 @@ impl Logic for CmdEngine {
         self.error_reply_out.next = (self.ex_state.q.val() == ExecState::HdrLoad)
             & (self.rep_status.q.val() != self.st_ok.val())
             & !self.replay_q.q.val();
+        self.idle_out.next = (self.rx_state.q.val() == RecvState::Hunt)
+            & !self.pending.q.val()
+            & (self.ex_state.q.val() == ExecState::Idle);
         self.hunted_out.next = self.hunted_q.q.val();
     }
 }

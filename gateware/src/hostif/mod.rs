@@ -9,6 +9,8 @@
 //! * [`uart_bridge`]: `UartCommandPort`, the engine behind a UART.
 //! * [`ft245`]: `Ft245Port`, the engine behind an FT2232H 245 synchronous
 //!   FIFO (USB 2.0 high speed), with its chip model `Ft2232hModel`.
+//! * [`link_mux`]: `LinkMux`, the UART and the FIFO port sharing one
+//!   engine, a frame at a time.
 //!
 //! The register file behind the bus is in `crate::top::board_core`, the
 //! board top that joins the UART port's blocks to the loop core.
@@ -16,6 +18,7 @@
 pub mod cmd_engine;
 pub mod crc32_byte;
 pub mod ft245;
+pub mod link_mux;
 pub mod region_check;
 pub mod uart;
 pub mod uart_bridge;
