@@ -215,8 +215,13 @@ pub mod link {
     pub const HUNTED_BYTES: u32 = 5;
     /// Replies with a status other than OK.
     pub const ERROR_REPLIES: u32 = 6;
+    /// Bytes from the UART lost because the command engine was serving a
+    /// frame from the USB FIFO port (two hosts at once; see
+    /// `hostif::link_mux` in the gateware). Always 0 on a board with one
+    /// link in use.
+    pub const CONTENTION_LOST: u32 = 7;
     /// Names, by index, for tools (snake case).
-    pub const NAMES: [&str; 7] = [
+    pub const NAMES: [&str; 8] = [
         "requests_executed",
         "header_crc_drops",
         "payload_crc_drops",
@@ -224,6 +229,7 @@ pub mod link {
         "replayed_writes",
         "hunted_bytes",
         "error_replies",
+        "uart_bytes_lost_to_contention",
     ];
 }
 

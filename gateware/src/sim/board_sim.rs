@@ -1,12 +1,20 @@
-//! The simulated board: [`BoardCore`] (the real gateware top: host UART,
-//! command engine, register file, loop core) in Verilator, its SERDES looped
-//! through the fiber model, and the host's side of its UART.
+//! The simulated board: [`BoardCore`] (the real gateware top: host UART
+//! and USB FIFO port, command engine, register file, loop core) in
+//! Verilator, its SERDES looped through the fiber model, and the host's
+//! side of both links.
 //!
-//! The host side talks bytes: [`BoardSim::send`] queues request bytes, which
-//! go out on the board's `uart_rx_in` as 8N1 frames at the board's
-//! `clocks_per_bit`; the board's `uart_tx_out` is sampled back into bytes
-//! ([`BoardSim::take_received`]). Nothing is shortcut: every byte crosses the
-//! gateware's UART, command engine and register file, as on the board.
+//! The host side talks bytes on a link ([`HostLink`]): [`BoardSim::send`]
+//! queues request bytes on the configured link, [`BoardSim::take_received`]
+//! takes its reply bytes (`send_on` / `take_received_on` name the link).
+//! On the UART the bytes go out on the board's `uart_rx_in` as 8N1 frames
+//! at the board's `clocks_per_bit` and the board's `uart_tx_out` is sampled
+//! back into bytes; on the USB link an FT2232H chip model
+//! ([`Ft2232hModel`], as fast as the chip allows) sits on the board's FIFO
+//! pins, with `CLKOUT` at half the word clock (62.5 MHz; the chip's is 60).
+//! Nothing is shortcut: every byte crosses the gateware's UART or FIFO port,
+//! its command engine and register file, as on the board. The USB link
+//! moves a byte every two word clocks where the UART at 12.5 Mbaud needs
+//! a hundred: it is the fast way to drive the simulated board.
 //!
 //! Time advances only when the caller steps the model.
 //! [`BoardSim::run_until_reply`] steps until the board has answered and gone
@@ -14,23 +22,36 @@
 
 use super::fiber::{FiberConfig, FiberSpool};
 use super::loop_sim::LoopSimError;
+use crate::hostif::ft245::{ChipConfig, Ft2232hModel, FpgaPins};
 use crate::top::board_core::BoardCore;
 use crate::verilator::{Model, Port};
 use rust_hdl::prelude::Block;
 use std::collections::VecDeque;
 
-/// Build-time settings of the simulated board.
+/// The host's link to the simulated board.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostLink {
+    /// The UART (8N1 at the board's `clocks_per_bit`).
+    #[default]
+    Uart,
+    /// The FT2232H 245 synchronous FIFO port (USB 2.0).
+    Usb,
+}
+
+/// Build-time settings of the simulated board, and the host's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardConfig {
     /// Word clocks per UART bit (125 MHz / baud).
     pub clocks_per_bit: u32,
     /// The command engine's partial-frame timeout, word clocks.
     pub timeout_clocks: u32,
+    /// The link [`BoardSim::send`] and [`BoardSim::take_received`] use.
+    pub link: HostLink,
 }
 
 impl BoardConfig {
     /// A board whose UART runs as near `baud` as whole clocks per bit allow,
-    /// with a partial-frame timeout of 64 byte times.
+    /// with a partial-frame timeout of 64 byte times, driven over the UART.
     pub fn for_baud(baud: u32) -> Self {
         let word_clock = fiberloop_spec::line::LINE_RATE_BPS as f64
             / fiberloop_spec::line::SERDES_WORD_BITS as f64;
@@ -38,7 +59,13 @@ impl BoardConfig {
         Self {
             clocks_per_bit: cpb,
             timeout_clocks: 640 * cpb,
+            link: HostLink::Uart,
         }
+    }
+
+    /// The same board driven over `link`.
+    pub fn with_link(self, link: HostLink) -> Self {
+        Self { link, ..self }
     }
 
     /// The baud this configuration really runs at.
@@ -58,6 +85,15 @@ struct Ports {
     rx_signal: Port,
     uart_rx: Port,
     uart_tx: Port,
+    usb_clock: Port,
+    usb_d_in: Port,
+    usb_d_out: Port,
+    usb_d_oe: Port,
+    usb_rxf_n: Port,
+    usb_txe_n: Port,
+    usb_rd_n: Port,
+    usb_wr_n: Port,
+    usb_oe_n: Port,
 }
 
 /// The host-to-board serialiser.
@@ -92,6 +128,12 @@ pub struct BoardSim {
     pub framing_errors: u64,
     /// A fiber cut to make: (at this clock, for this many word clocks).
     cut_at: Option<(u64, u64)>,
+    /// The FT2232H on the FIFO pins.
+    chip: Ft2232hModel,
+    /// The chip's pins for the clock after its last edge, to present.
+    chip_pins: Option<crate::hostif::ft245::ChipPins>,
+    /// The level of `usb_clock`.
+    usb_level: bool,
 }
 
 impl BoardSim {
@@ -113,6 +155,15 @@ impl BoardSim {
             rx_signal: g("rx_signal_in")?,
             uart_rx: g("uart_rx_in")?,
             uart_tx: g("uart_tx_out")?,
+            usb_clock: g("usb_clock")?,
+            usb_d_in: g("usb_d_in")?,
+            usb_d_out: g("usb_d_out")?,
+            usb_d_oe: g("usb_d_oe")?,
+            usb_rxf_n: g("usb_rxf_n_in")?,
+            usb_txe_n: g("usb_txe_n_in")?,
+            usb_rd_n: g("usb_rd_n_out")?,
+            usb_wr_n: g("usb_wr_n_out")?,
+            usb_oe_n: g("usb_oe_n_out")?,
         };
         let mut sim = BoardSim {
             m,
@@ -129,8 +180,13 @@ impl BoardSim {
             last_activity: 0,
             framing_errors: 0,
             cut_at: None,
+            chip: Ft2232hModel::new(ChipConfig::fast(), 0x05B0_A4D0),
+            chip_pins: None,
+            usb_level: false,
         };
         sim.m.set(sim.p.uart_rx, 1);
+        sim.m.set(sim.p.usb_rxf_n, 1);
+        sim.m.set(sim.p.usb_txe_n, 1);
         sim.m.set(sim.p.reset, 1);
         for _ in 0..4 {
             sim.step();
@@ -168,24 +224,70 @@ impl BoardSim {
         self.cut_at = Some((at, words));
     }
 
-    /// Queues request bytes for the board's UART.
+    /// Queues request bytes on the configured link.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.ser.queue.extend(bytes);
+        self.send_on(self.cfg.link, bytes);
     }
 
-    /// Takes the reply bytes received so far.
+    /// Queues request bytes on `link`.
+    pub fn send_on(&mut self, link: HostLink, bytes: &[u8]) {
+        match link {
+            HostLink::Uart => self.ser.queue.extend(bytes),
+            HostLink::Usb => self.chip.host_send(bytes),
+        }
+    }
+
+    /// Takes the reply bytes received so far on the configured link.
     pub fn take_received(&mut self) -> Vec<u8> {
-        self.received.drain(..).collect()
+        self.take_received_on(self.cfg.link)
     }
 
-    /// Reply bytes waiting.
+    /// Takes the reply bytes received so far on `link`.
+    pub fn take_received_on(&mut self, link: HostLink) -> Vec<u8> {
+        match link {
+            HostLink::Uart => self.received.drain(..).collect(),
+            HostLink::Usb => std::mem::take(&mut self.chip.host_rx),
+        }
+    }
+
+    /// Reply bytes waiting on the configured link.
     pub fn received(&self) -> usize {
-        self.received.len()
+        self.received_on(self.cfg.link)
     }
 
-    /// Whether either UART line is busy (a byte going in or coming out).
+    /// Reply bytes waiting on `link`.
+    pub fn received_on(&self, link: HostLink) -> usize {
+        match link {
+            HostLink::Uart => self.received.len(),
+            HostLink::Usb => self.chip.host_rx.len(),
+        }
+    }
+
+    /// Whether a byte is on its way on either link (going in or coming
+    /// out).
     pub fn line_busy(&self) -> bool {
-        self.ser.cur.is_some() || !self.ser.queue.is_empty() || self.de.cur.is_some()
+        self.ser.cur.is_some()
+            || !self.ser.queue.is_empty()
+            || self.de.cur.is_some()
+            || self.chip.rx_pending() > 0
+            || self.chip.tx_pending() > 0
+    }
+
+    /// FIFO-bus protocol breaches the chip model has seen (never expected:
+    /// a gateware bug).
+    pub fn usb_violations(&self) -> &[String] {
+        &self.chip.violations
+    }
+
+    fn fpga_pins(&self) -> FpgaPins {
+        let p = &self.p;
+        FpgaPins {
+            rd_n: self.m.get(p.usb_rd_n) != 0,
+            wr_n: self.m.get(p.usb_wr_n) != 0,
+            oe_n: self.m.get(p.usb_oe_n) != 0,
+            d_out: self.m.get(p.usb_d_out) as u8,
+            d_oe: self.m.get(p.usb_d_oe) != 0,
+        }
     }
 
     /// One word clock: the fiber carries the TX word back as the RX word,
@@ -220,15 +322,46 @@ impl BoardSim {
         self.m.set(p.uart_rx, line as u64);
         self.m.set(p.clock, 0);
         self.m.set(p.rx_clock, 0);
+        // The chip's pins after its last edge (the FIFO side samples them
+        // only at the next rising edge of `usb_clock`).
+        if let Some(c) = self.chip_pins.take() {
+            self.m.set(p.usb_rxf_n, c.rxf_n as u64);
+            self.m.set(p.usb_txe_n, c.txe_n as u64);
+            self.m.set(p.usb_d_in, c.d as u64);
+        }
         let tx = self.m.get(p.tx) as u32;
         let rx = self.fiber.step(tx);
         self.m.set(p.rx, rx.bits as u64);
         self.m.set(p.rx_signal, rx.signal as u64);
         self.m.eval();
         let out = self.m.get(p.uart_tx) == 1;
+        // `usb_clock` toggles with every rising edge of the word clock.
+        let usb_rise = !self.usb_level;
+        let usb_active = usb_rise
+            && (self.chip.rx_pending() > 0
+                || self.chip.tx_pending() > 0
+                || self.m.get(p.usb_wr_n) == 0
+                || self.m.get(p.usb_rd_n) == 0);
+        if usb_rise {
+            let pins = self.fpga_pins();
+            self.chip.edge(pins);
+        }
+        self.usb_level = !self.usb_level;
+        let p = &self.p;
+        self.m.set(p.usb_clock, self.usb_level as u64);
         self.m.set(p.clock, 1);
         self.m.set(p.rx_clock, 1);
         self.m.eval();
+        if usb_rise {
+            let pins = self.fpga_pins();
+            self.chip_pins = Some(self.chip.present(pins));
+            // The chip's logs grow with every byte: not needed here.
+            self.chip.read_log.clear();
+            self.chip.write_log.clear();
+            if usb_active {
+                self.last_activity = self.clocks;
+            }
+        }
         // Board -> host line, sampled in the middle of each bit.
         match &mut self.de.cur {
             None => {
@@ -274,10 +407,11 @@ impl BoardSim {
         self.cfg.timeout_clocks as u64 + 8192 + 20 * self.cfg.clocks_per_bit as u64
     }
 
-    /// Steps until at least one reply byte is waiting, the line is idle and
-    /// it has been quiet for two byte times (a reply frame has ended), or
-    /// until nothing more can come (quiet for [`BoardSim::quiet_clocks`]
-    /// with nothing received). Returns whether bytes are waiting.
+    /// Steps until at least one reply byte is waiting (on either link), the
+    /// links are idle and have been quiet for two UART byte times (a reply
+    /// frame has ended), or until nothing more can come (quiet for
+    /// [`BoardSim::quiet_clocks`] with nothing received). Returns whether
+    /// bytes are waiting.
     pub fn run_until_reply(&mut self, max_clocks: u64) -> bool {
         let start = self.clocks;
         self.last_activity = self.clocks;
@@ -289,13 +423,18 @@ impl BoardSim {
                 continue;
             }
             let idle = self.clocks - self.last_activity;
-            if !self.received.is_empty() && idle > gap {
+            if self.waiting() > 0 && idle > gap {
                 break;
             }
             if idle > quiet {
                 break;
             }
         }
-        !self.received.is_empty()
+        self.waiting() > 0
+    }
+
+    /// Reply bytes waiting on both links.
+    fn waiting(&self) -> usize {
+        self.received_on(HostLink::Uart) + self.received_on(HostLink::Usb)
     }
 }

@@ -1,10 +1,12 @@
-//! `BoardCore`: the whole board behind its two wires to the outside, the
-//! SERDES words and the host's UART: the loop core (with the inference
-//! engine) and the host protocol's command engine, joined by the register
-//! file of `fiberloop_spec::regs`.
+//! `BoardCore`: the whole board behind its wires to the outside, the
+//! SERDES words and the host's two links (UART and USB FIFO): the loop core
+//! (with the inference engine) and the host protocol's command engine,
+//! joined by the register file of `fiberloop_spec::regs`.
 //!
 //! ```text
-//! uart_rx_in -> UartRx -> CmdEngine -> UartTx -> uart_tx_out
+//! uart_rx_in -> UartRx --\                       /-> UartTx -> uart_tx_out
+//!                         LinkMux -> CmdEngine -> LinkMux
+//! usb_* pins -> Ft245Phy /                       \-> Ft245Phy -> usb_* pins
 //!                            | bus (addr, wdata, we, re / rdata, status)
 //!                      register file (this block)
 //!                            | loop control, slot windows, counters, eng_*
@@ -12,6 +14,8 @@
 //! ```
 
 use crate::hostif::cmd_engine::CmdEngine;
+use crate::hostif::ft245::Ft245Phy;
+use crate::hostif::link_mux::LinkMux;
 use crate::hostif::uart::{UartRx, UartTx};
 use crate::infer::engine::PARAM_BITS;
 use crate::loopctl::core::{LoopCore, ENGINE_BATCH};
@@ -63,7 +67,17 @@ const SLOT_HALVES: u64 = 2 * regs::SLOT_WORDS as u64;
 /// counting the wraps of their bit 31.
 const WIDENED: usize = 9;
 
-/// The board: host UART, command engine, register file, loop core.
+/// The board: host UART and USB FIFO port, command engine, register file,
+/// loop core.
+///
+/// **Host links.** The UART ([`UartRx`], [`UartTx`]) and the FT2232H 245
+/// synchronous FIFO port ([`Ft245Phy`], its pins in the chip's `CLKOUT`
+/// domain `usb_clock`) share one [`CmdEngine`] through a [`LinkMux`]: a
+/// frame at a time, the reply on the link the request came on. A byte
+/// arriving on the UART while the engine serves a FIFO frame is lost and
+/// counted (`link::CONTENTION_LOST`); FIFO bytes wait. A board without
+/// the FIFO wired (the ECP5-5G Versa: its FT2232H channel A is the JTAG
+/// port) ties `usb_rxf_n_in` and `usb_txe_n_in` high.
 ///
 /// **Register file.** Implements every register of `fiberloop_spec::regs`
 /// (its module documentation is the contract) on the bus of [`CmdEngine`],
@@ -119,6 +133,27 @@ pub struct BoardCore {
     pub uart_rx_in: Signal<In, Bit>,
     /// UART to the host (idle high).
     pub uart_tx_out: Signal<Out, Bit>,
+    /// USB FIFO: the chip's `CLKOUT` (60 MHz); every `usb_*` pin is in
+    /// this domain.
+    pub usb_clock: Signal<In, Clock>,
+    /// USB FIFO: `ADBUS[7:0]` as read from the pins.
+    pub usb_d_in: Signal<In, Bits<8>>,
+    /// USB FIFO: `ADBUS[7:0]` as driven when `usb_d_oe` is high.
+    pub usb_d_out: Signal<Out, Bits<8>>,
+    /// USB FIFO: output enable of `ADBUS`.
+    pub usb_d_oe: Signal<Out, Bit>,
+    /// USB FIFO: `RXF#` (active low): the chip holds a byte from the host.
+    pub usb_rxf_n_in: Signal<In, Bit>,
+    /// USB FIFO: `TXE#` (active low): the chip can take a byte.
+    pub usb_txe_n_in: Signal<In, Bit>,
+    /// USB FIFO: `RD#` (active low).
+    pub usb_rd_n_out: Signal<Out, Bit>,
+    /// USB FIFO: `WR#` (active low).
+    pub usb_wr_n_out: Signal<Out, Bit>,
+    /// USB FIFO: `OE#` (active low).
+    pub usb_oe_n_out: Signal<Out, Bit>,
+    /// USB FIFO: `SIWU#` (active low), held high.
+    pub usb_siwu_n_out: Signal<Out, Bit>,
     /// The loop's mode (for LEDs).
     pub mode_out: Signal<Out, Bits<3>>,
     /// The line receiver is word-aligned (for LEDs).
@@ -127,6 +162,8 @@ pub struct BoardCore {
     uart_rx: UartRx,
     engine: CmdEngine,
     uart_tx: UartTx,
+    usb: Ft245Phy,
+    links: LinkMux,
     core: LoopCore,
     // Memories.
     scratch_mem: RAM<Bits<32>, 10>,
@@ -182,7 +219,7 @@ pub struct BoardCore {
     ext: [DFF<Bits<32>>; WIDENED],
     msb: [DFF<Bit>; WIDENED],
     src32: [Signal<Local, Bits<32>>; WIDENED],
-    link: [DFF<Bits<32>>; 7],
+    link: [DFF<Bits<32>>; 8],
     // Engine registers.
     n_layers: DFF<Bits<4>>,
     table_lo: DFF<Bits<32>>,
@@ -229,11 +266,23 @@ impl BoardCore {
             rx_signal_in: Default::default(),
             uart_rx_in: Default::default(),
             uart_tx_out: Default::default(),
+            usb_clock: Default::default(),
+            usb_d_in: Default::default(),
+            usb_d_out: Default::default(),
+            usb_d_oe: Default::default(),
+            usb_rxf_n_in: Default::default(),
+            usb_txe_n_in: Default::default(),
+            usb_rd_n_out: Default::default(),
+            usb_wr_n_out: Default::default(),
+            usb_oe_n_out: Default::default(),
+            usb_siwu_n_out: Default::default(),
             mode_out: Default::default(),
             locked_out: Default::default(),
             uart_rx: UartRx::new(clocks_per_bit),
             engine: CmdEngine::new(timeout_clocks),
             uart_tx: UartTx::new(clocks_per_bit),
+            usb: Default::default(),
+            links: Default::default(),
             core: LoopCore::default(),
             scratch_mem: Default::default(),
             scratch: Default::default(),
@@ -352,7 +401,7 @@ impl Logic for BoardCore {
             self.msb[i].clock.next = self.clock.val();
             self.msb[i].d.next = self.msb[i].q.val();
         }
-        for i in 0..7 {
+        for i in 0..8 {
             self.link[i].clock.next = self.clock.val();
             self.link[i].d.next = self.link[i].q.val();
         }
@@ -363,13 +412,40 @@ impl Logic for BoardCore {
         self.core.clock.next = self.clock.val();
         self.core.rx_clock.next = self.rx_clock.val();
         self.core.reset.next = self.reset.val();
+        self.usb.clock.next = self.clock.val();
+        self.usb.fifo_clock.next = self.usb_clock.val();
+        self.links.clock.next = self.clock.val();
+        // The UART: link A of the mux.
         self.uart_rx.rx.next = self.uart_rx_in.val();
-        self.engine.data_in.next = self.uart_rx.data_out.val();
-        self.engine.valid_in.next = self.uart_rx.valid_out.val();
-        self.uart_tx.data_in.next = self.engine.data_out.val();
-        self.uart_tx.valid_in.next = self.engine.valid_out.val();
-        self.engine.ready_in.next = self.uart_tx.ready_out.val();
+        self.links.a_data_in.next = self.uart_rx.data_out.val();
+        self.links.a_valid_in.next = self.uart_rx.valid_out.val();
+        self.uart_tx.data_in.next = self.links.a_tx_data_out.val();
+        self.uart_tx.valid_in.next = self.links.a_tx_valid_out.val();
+        self.links.a_tx_ready_in.next = self.uart_tx.ready_out.val();
         self.uart_tx_out.next = self.uart_tx.tx.val();
+        // The USB FIFO port: link B.
+        self.usb.d_in.next = self.usb_d_in.val();
+        self.usb.rxf_n_in.next = self.usb_rxf_n_in.val();
+        self.usb.txe_n_in.next = self.usb_txe_n_in.val();
+        self.usb_d_out.next = self.usb.d_out.val();
+        self.usb_d_oe.next = self.usb.d_oe.val();
+        self.usb_rd_n_out.next = self.usb.rd_n_out.val();
+        self.usb_wr_n_out.next = self.usb.wr_n_out.val();
+        self.usb_oe_n_out.next = self.usb.oe_n_out.val();
+        self.usb_siwu_n_out.next = self.usb.siwu_n_out.val();
+        self.links.b_data_in.next = self.usb.rx_data_out.val();
+        self.links.b_valid_in.next = self.usb.rx_valid_out.val();
+        self.usb.rx_ready_in.next = self.links.b_ready_out.val();
+        self.usb.tx_data_in.next = self.links.b_tx_data_out.val();
+        self.usb.tx_valid_in.next = self.links.b_tx_valid_out.val();
+        self.links.b_tx_ready_in.next = self.usb.tx_ready_out.val();
+        // The engine behind the mux.
+        self.engine.data_in.next = self.links.data_out.val();
+        self.engine.valid_in.next = self.links.valid_out.val();
+        self.links.idle_in.next = self.engine.idle_out.val();
+        self.links.rep_data_in.next = self.engine.data_out.val();
+        self.links.rep_valid_in.next = self.engine.valid_out.val();
+        self.engine.ready_in.next = self.links.rep_ready_out.val();
         self.serdes_tx_out.next = self.core.serdes_tx_out.val();
         self.core.serdes_rx_in.next = self.serdes_rx_in.val();
         self.core.rx_signal_in.next = self.rx_signal_in.val();
@@ -517,6 +593,9 @@ impl Logic for BoardCore {
             self.link[5].q.val() + bit_cast::<32, 2>(self.engine.hunted_out.val());
         if self.engine.error_reply_out.val() {
             self.link[6].d.next = self.link[6].q.val() + 1;
+        }
+        if self.links.lost_out.val() {
+            self.link[7].d.next = self.link[7].q.val() + 1;
         }
 
         // ---------------- status words ----------------
@@ -790,6 +869,8 @@ impl Logic for BoardCore {
                     self.rd_q.d.next = self.link[5].q.val();
                 } else if self.lo.val() == 0x46 {
                     self.rd_q.d.next = self.link[6].q.val();
+                } else if self.lo.val() == 0x47 {
+                    self.rd_q.d.next = self.link[7].q.val();
                 }
             } else if self.sub1.val() {
                 if self.lo.val() < 0x39 {
@@ -879,7 +960,7 @@ impl Logic for BoardCore {
                 self.ext[i].d.next = 0.into();
                 self.msb[i].d.next = false;
             }
-            for i in 0..7 {
+            for i in 0..8 {
                 self.link[i].d.next = 0.into();
             }
         }
@@ -891,7 +972,7 @@ mod tests {
     use super::*;
     use crate::infer::engine::{ParamEntry, DRAIN_CLOCKS};
     use crate::infer::sequencer::LayerEntry;
-    use crate::sim::board_sim::{BoardConfig, BoardSim};
+    use crate::sim::board_sim::{BoardConfig, BoardSim, HostLink};
     use crate::sim::fiber::FiberConfig;
     use fiberloop_spec::layout::{LayerShape, Params, Planner, SLOT_WORDS as PAYLOAD_HALVES};
     use fiberloop_spec::proto::{cmd, encode, Direction, Event, Header, Parser, MAX_FRAME_BYTES};
@@ -902,11 +983,13 @@ mod tests {
 
     const CPB: u32 = 4;
 
-    /// The host's side of the protocol, over the simulated board's UART.
+    /// The host's side of the protocol, over one of the simulated board's
+    /// links (the UART unless `link` says otherwise).
     struct Host {
         sim: BoardSim,
         seq: u8,
         errors: u32,
+        link: HostLink,
     }
 
     impl Host {
@@ -918,16 +1001,24 @@ mod tests {
             let cfg = BoardConfig {
                 clocks_per_bit: CPB,
                 timeout_clocks: 640 * CPB,
+                link: HostLink::Uart,
             };
             Host {
                 sim: BoardSim::new(fiber, cfg).expect("build the board model"),
                 seq: 0,
                 errors: 0,
+                link: HostLink::Uart,
             }
         }
 
-        /// One request, its reply: (status, address, payload words).
-        fn transact(&mut self, code: u8, addr: u32, len: u16, data: &[u32]) -> (u8, u32, Vec<u32>) {
+        fn other(&self) -> HostLink {
+            match self.link {
+                HostLink::Uart => HostLink::Usb,
+                HostLink::Usb => HostLink::Uart,
+            }
+        }
+
+        fn request(&mut self, code: u8, addr: u32, len: u16, data: &[u32]) -> (Header, Vec<u8>) {
             self.seq = self.seq.wrapping_add(1);
             let h = Header {
                 seq: self.seq,
@@ -938,11 +1029,35 @@ mod tests {
             let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
             let mut buf = vec![0u8; MAX_FRAME_BYTES];
             let n = encode(Direction::Request, &h, &bytes, &mut buf).unwrap();
-            self.sim.send(&buf[..n]);
-            assert!(self.sim.run_until_reply(2_000_000), "no reply to {h:?}");
+            buf.truncate(n);
+            (h, buf)
+        }
+
+        /// One request on `self.link`, its reply there: (status, address,
+        /// payload words). Nothing may come out on the other link.
+        fn transact(&mut self, code: u8, addr: u32, len: u16, data: &[u32]) -> (u8, u32, Vec<u32>) {
+            let (h, frame) = self.request(code, addr, len, data);
+            self.sim.send_on(self.link, &frame);
+            self.wait_reply(h)
+        }
+
+        /// Waits for the reply to `h` on `self.link`.
+        fn wait_reply(&mut self, h: Header) -> (u8, u32, Vec<u32>) {
+            for _ in 0..20 {
+                if self.sim.received_on(self.link) > 0 {
+                    break;
+                }
+                self.sim.run_until_reply(2_000_000);
+            }
+            assert!(self.sim.received_on(self.link) > 0, "no reply to {h:?}");
+            assert_eq!(
+                self.sim.received_on(self.other()),
+                0,
+                "a reply on the other link"
+            );
             let mut p = Parser::new(Direction::Reply, u64::MAX);
             let mut got = None;
-            for (t, b) in self.sim.take_received().into_iter().enumerate() {
+            for (t, b) in self.sim.take_received_on(self.link).into_iter().enumerate() {
                 if let Some(Event::Frame(r)) = p.push(b, t as u64) {
                     let words = p
                         .payload()
@@ -1344,6 +1459,83 @@ mod tests {
             h.sim.clocks(),
             h.sim.clocks() as f64 / dt / 1e6
         );
+    }
+
+    /// The UART and the USB FIFO port reach the same command engine and
+    /// registers; each reply comes back on its request's link; a request
+    /// on the UART while a FIFO frame is being served is lost and counted,
+    /// one on the FIFO port while a UART frame is served waits its turn.
+    #[test]
+    fn both_links_share_one_engine() {
+        let mut h = Host::new(0.2);
+        let mut rng = ChaCha8Rng::seed_from_u64(55);
+        // Random stop-and-wait traffic, each request on a random link: a
+        // word written on one link reads back on the other.
+        let mut mem = vec![0u32; SCRATCH_MEM_WORDS as usize];
+        let (mut on_usb, mut on_uart) = (0, 0);
+        for _ in 0..40 {
+            h.link = if rng.gen_bool(0.5) {
+                HostLink::Usb
+            } else {
+                HostLink::Uart
+            };
+            *match h.link {
+                HostLink::Usb => &mut on_usb,
+                HostLink::Uart => &mut on_uart,
+            } += 1;
+            let at = rng.gen_range(0..SCRATCH_MEM_WORDS - 64);
+            let n = rng.gen_range(1..=64);
+            if rng.gen_bool(0.5) {
+                let d: Vec<u32> = (0..n).map(|_| rng.gen()).collect();
+                assert_eq!(h.write(SCRATCH_MEM + at, &d), status::OK);
+                mem[at as usize..(at + n) as usize].copy_from_slice(&d);
+            } else {
+                let d = h.read(SCRATCH_MEM + at, n as usize);
+                assert_eq!(d, mem[at as usize..(at + n) as usize], "read at {at}");
+            }
+        }
+        assert!(on_usb > 10 && on_uart > 10);
+        // A 1024-word write on the FIFO port, and a READ on the UART a few
+        // clocks later: the engine serves the FIFO frame, the UART bytes
+        // are lost (the UART host would time out and retry).
+        let big: Vec<u32> = (0..SCRATCH_MEM_WORDS).map(|_| rng.gen()).collect();
+        h.link = HostLink::Usb;
+        let (wh, wf) = h.request(cmd::WRITE, SCRATCH_MEM, big.len() as u16, &big);
+        let (_, rf) = h.request(cmd::READ, SCRATCH, 4, &[]);
+        h.sim.send_on(HostLink::Usb, &wf);
+        h.sim.run(30);
+        h.sim.send_on(HostLink::Uart, &rf);
+        assert_eq!(h.wait_reply(wh).0, status::OK);
+        h.sim.run(20_000);
+        assert_eq!(h.sim.received_on(HostLink::Uart), 0, "the lost request was answered");
+        h.link = HostLink::Uart;
+        let lost = h.read(LINK + link::CONTENTION_LOST, 1)[0];
+        assert_eq!(lost, rf.len() as u32, "UART bytes lost to the FIFO frame");
+        assert_eq!(h.read(SCRATCH_MEM, big.len()), big);
+        // The other way round: a UART write, then a FIFO read while it
+        // arrives: the FIFO request waits and both are answered.
+        let small: Vec<u32> = (0..8).map(|_| rng.gen()).collect();
+        let (uh, uf) = h.request(cmd::WRITE, SCRATCH, 8, &small);
+        let (fh, ff) = h.request(cmd::READ, SCRATCH_MEM + 100, 16, &[]);
+        h.sim.send_on(HostLink::Uart, &uf);
+        h.sim.run(200);
+        h.sim.send_on(HostLink::Usb, &ff);
+        for _ in 0..200_000 {
+            if h.sim.received_on(HostLink::Uart) + h.sim.received_on(HostLink::Usb) > 0 {
+                break;
+            }
+            h.sim.step();
+        }
+        assert_eq!(h.sim.received_on(HostLink::Usb), 0, "the FIFO request jumped the queue");
+        h.link = HostLink::Uart;
+        assert_eq!(h.wait_reply(uh).0, status::OK);
+        h.link = HostLink::Usb;
+        let (st, _, d) = h.wait_reply(fh);
+        assert_eq!((st, d), (status::OK, big[100..116].to_vec()));
+        assert_eq!(h.read(SCRATCH, 8), small);
+        assert_eq!(h.read(LINK + link::CONTENTION_LOST, 1)[0], lost);
+        assert!(h.sim.usb_violations().is_empty(), "{:?}", h.sim.usb_violations());
+        assert_eq!(h.sim.framing_errors, 0);
     }
 
     #[test]

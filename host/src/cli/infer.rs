@@ -1,7 +1,7 @@
 //! `fiberloop infer --input X.npy --output Y.npy [--model M]`: runs int8
 //! inputs through the model on the board.
 
-use super::{exit, open_device, ops_failure, read_model, Failure};
+use super::{exit, open_device, ops_failure, read_model, Failure, Target};
 use fiberloop::device::ops::{self, InferConfig, InferStats};
 use fiberloop::model::{read_int8_matrix, write_int8_matrix, Int8Matrix};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ pub struct Args {
 /// Runs the inputs on the board (loading `model` first if the board does
 /// not hold it); returns the outputs and the counts.
 pub fn run_on_device(
-    device: &str,
+    device: &Target,
     quiet: bool,
     input: &Path,
     model: Option<&Path>,
@@ -70,7 +70,7 @@ pub fn run_on_device(
 }
 
 /// Runs the inference and writes the outputs.
-pub fn run(device: &str, quiet: bool, args: Args) -> Result<(), Failure> {
+pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     let (y, _, _) = run_on_device(device, quiet, &args.input, args.model.as_deref())?;
     write_int8_matrix(&args.output, &y).map_err(|e| Failure::new(exit::IO, e))?;
     Ok(())

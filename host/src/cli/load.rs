@@ -1,7 +1,7 @@
 //! `fiberloop load MODEL.safetensors`: writes a model's weights into the
 //! loop and its layer table and parameters into the inference engine.
 
-use super::{open_device, ops_failure, read_model, Failure, Model};
+use super::{open_device, ops_failure, read_model, Failure, Model, Target};
 use fiberloop::device::client::Client;
 use fiberloop::device::ops::{self, LoadSummary};
 use fiberloop::device::Transport;
@@ -50,7 +50,7 @@ pub fn load_with_progress<T: Transport>(
 }
 
 /// Loads the model and prints what was done.
-pub fn run(device: &str, quiet: bool, args: Args) -> Result<(), Failure> {
+pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     let m = read_model(&args.model)?;
     let mut c = open_device(device)?;
     c.ping().map_err(super::client_error)?;

@@ -42,9 +42,14 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// The board: sim, sim:fiber_km=10,ber=1e-5,burst_len=..,burst_rate=..,seed=..,
-    /// serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL].
+    /// link=usb|uart,baud=.., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL].
     #[arg(long, global = true, env = "FIBERLOOP_DEVICE", default_value = "sim")]
     pub device: String,
+    /// How long to wait for each reply before retrying it, ms (default:
+    /// 1000 for a board, 5000 for a simulator, which may take seconds of
+    /// host time over a long burst).
+    #[arg(long, global = true, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub timeout: Option<u64>,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -95,26 +100,40 @@ impl Failure {
     }
 }
 
+/// The board a command talks to: `--device` and `--timeout`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The device string.
+    pub device: String,
+    /// The reply timeout, if given.
+    pub timeout: Option<std::time::Duration>,
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    let t = Target {
+        device: cli.device.clone(),
+        timeout: cli.timeout.map(std::time::Duration::from_millis),
+    };
     match cli.command {
         Command::Selftest(args) => selftest::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Devices(args) => devices::run(args),
-        Command::Stats(args) => stats::run(&cli.device, args),
-        Command::Load(args) => load::run(&cli.device, cli.quiet, args),
-        Command::Infer(args) => infer::run(&cli.device, cli.quiet, args),
-        Command::Verify(args) => verify::run(&cli.device, cli.quiet, args),
+        Command::Stats(args) => stats::run(&t, args),
+        Command::Load(args) => load::run(&t, cli.quiet, args),
+        Command::Infer(args) => infer::run(&t, cli.quiet, args),
+        Command::Verify(args) => verify::run(&t, cli.quiet, args),
         Command::Sim(cmd) => sim::run(cmd),
     }
 }
 
-/// Opens the board named by `--device`, with the default client settings.
+/// Opens the board named by `--device`, with the reply timeout of
+/// `--timeout` or the device kind's default.
 pub fn open_device(
-    device: &str,
+    target: &Target,
 ) -> Result<fiberloop::device::client::Client<Box<dyn fiberloop::device::Transport>>, Failure> {
     use fiberloop::device::{client, open, DeviceSpec, OpenError};
-    let spec: DeviceSpec = device.parse().map_err(|e| {
+    let spec: DeviceSpec = target.device.parse().map_err(|e| {
         Failure::new(
             exit::USAGE,
             anyhow::anyhow!("--device / FIBERLOOP_DEVICE: {e}"),
@@ -132,8 +151,14 @@ pub fn open_device(
     })?;
     // A simulated board may take a while over one request (the Verilator
     // model catches up on link time): wait longer than for a board.
+    let default_ms = match spec {
+        DeviceSpec::Sim(_) | DeviceSpec::Tcp { .. } => 5000,
+        DeviceSpec::Serial { .. } | DeviceSpec::Usb { .. } => 1000,
+    };
     let cfg = client::ClientConfig {
-        timeout: std::time::Duration::from_secs(5),
+        timeout: target
+            .timeout
+            .unwrap_or(std::time::Duration::from_millis(default_ms)),
         ..Default::default()
     };
     Ok(client::Client::new(t, cfg))

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context};
 use fiberloop::device::engine::{Backend, Engine, EngineConfig, RamBackend};
 use fiberloop::device::loop_backend::LoopBackend;
 use fiberloop::device::sim::{serve, ServeConfig, ServeEnd, ServeStream};
-use fiberloop::device::SimOptions;
+use fiberloop::device::{SimLink, SimOptions};
 use std::io::Write;
 
 /// `sim` subcommands.
@@ -27,6 +27,15 @@ pub enum BackendKind {
     Loop,
     /// An in-memory stand-in for the loop (no Verilator; for link tests).
     Ram,
+}
+
+/// The gateware board's host link.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// The UART.
+    Uart,
+    /// The FT2232H 245 synchronous FIFO port.
+    Usb,
 }
 
 /// Options of `sim serve`.
@@ -65,6 +74,11 @@ pub struct ServeArgs {
     /// What the board is made of.
     #[arg(long, value_enum, default_value_t = BackendKind::Gateware)]
     pub backend: BackendKind,
+    /// The gateware board's link the served bytes go through: its UART (at
+    /// --baud, as a board's USB-UART) or its USB FIFO port (through a
+    /// model of the FT2232H's FIFO pins; far faster in simulation).
+    #[arg(long, value_enum, default_value_t = LinkKind::Uart)]
+    pub link: LinkKind,
     /// Cut the fiber this many ms of simulated time after the board starts
     /// (the gateware board only).
     #[arg(long, value_name = "MS")]
@@ -97,8 +111,18 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
         baud: a.baud,
         cut_at_ms: a.cut_at_ms,
         cut_ms: a.cut_ms,
+        link: match a.link {
+            LinkKind::Uart => SimLink::Uart,
+            LinkKind::Usb => SimLink::Usb,
+        },
         ..Default::default()
     };
+    if a.link != LinkKind::Uart && a.backend != BackendKind::Gateware {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow!("--link usb needs the gateware board (--backend gateware)"),
+        ));
+    }
     if a.cut_at_ms.is_some() && a.backend != BackendKind::Gateware {
         return Err(Failure::new(
             exit::USAGE,
@@ -120,11 +144,14 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
             log::info!("building the simulated board ({} km)", a.fiber_km);
             let mut sim = fiberloop::device::board::build(&o)
                 .map_err(|e| Failure::new(exit::DEVICE_UNAVAILABLE, e))?;
-            log::info!(
-                "the board's UART runs at {:.0} baud ({} word clocks per bit)",
-                sim.config().baud(),
-                sim.config().clocks_per_bit
-            );
+            match a.link {
+                LinkKind::Uart => log::info!(
+                    "serving the board's UART at {:.0} baud ({} word clocks per bit)",
+                    sim.config().baud(),
+                    sim.config().clocks_per_bit
+                ),
+                LinkKind::Usb => log::info!("serving the board's USB FIFO port"),
+            }
             serve_board_on(&mut sim, &a)
         }
         BackendKind::Ram => serve_on(Engine::new(RamBackend::new(256, 50_000), cfg), &a),

@@ -1,6 +1,6 @@
 //! `fiberloop stats`: the loop's and the host link's counters.
 
-use super::{client_error, open_device, Failure};
+use super::{client_error, open_device, Failure, Target};
 use fiberloop_spec::regs::{counter, link, status_bits};
 
 /// Options of `stats`.
@@ -25,7 +25,7 @@ fn mode_name(status: u32) -> &'static str {
 }
 
 /// Reads and prints the counters.
-pub fn run(device: &str, args: Args) -> Result<(), Failure> {
+pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
     let mut c = open_device(device)?;
     let id = c.ping().map_err(client_error)?;
     if args.fill {

@@ -2,7 +2,7 @@
 //! the inputs on the board and checks every output, bit for bit, against
 //! the host's reference arithmetic and against an expected file.
 
-use super::{exit, Failure};
+use super::{exit, Failure, Target};
 use anyhow::anyhow;
 use fiberloop::model::{read_int8_matrix, Int8Matrix};
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ fn differing(got: &Int8Matrix, want: &Int8Matrix) -> Vec<usize> {
 }
 
 /// Runs and compares; exit 6 on any difference.
-pub fn run(device: &str, quiet: bool, args: Args) -> Result<(), Failure> {
+pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     if args.model.is_none() && args.expected.is_none() {
         return Err(Failure::new(
             exit::USAGE,

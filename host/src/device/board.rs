@@ -1,13 +1,17 @@
-//! The simulated board as the gateware builds it: `BoardCore` (host UART,
-//! command engine, register file, loop core with the inference engine) in
-//! Verilator plus the fiber model
+//! The simulated board as the gateware builds it: `BoardCore` (host UART
+//! and USB FIFO port, command engine, register file, loop core with the
+//! inference engine) in Verilator plus the fiber model
 //! ([`fiberloop_gateware::sim::board_sim::BoardSim`]), reached in process
 //! ([`BoardTransport`], the `sim` device) or over a byte stream
 //! ([`serve_board`], `fiberloop sim serve`).
 //!
-//! Every request byte goes into the gateware's UART receiver as an 8N1 frame
-//! at the board's baud, and every reply byte is sampled off its UART
-//! transmitter: the host talks to the same logic the bitstream holds.
+//! Every request byte goes into one of the gateware's host links
+//! ([`SimOptions::link`]): its USB FIFO port through a model of the
+//! FT2232H's FIFO pins (the default in process: a byte every two word
+//! clocks), or its UART receiver as an 8N1 frame at the board's baud (what
+//! `sim serve --pty` does; a hundred word clocks a byte at 12.5 Mbaud);
+//! every reply byte comes back the same way. The host talks to the same
+//! logic the bitstream holds.
 //!
 //! Time: the simulation runs far slower than a board (about 0.13 M word
 //! clocks per second of host time, against 125 M), so simulated time only
@@ -17,7 +21,7 @@
 //! reports itself settled, and the client retries at once instead of
 //! waiting out its timeout).
 
-use super::{SimOptions, Transport};
+use super::{SimLink, SimOptions, Transport};
 use fiberloop_gateware::sim::board_sim::{BoardConfig, BoardSim};
 use fiberloop_gateware::sim::loop_sim::LoopSimError;
 use std::collections::VecDeque;
@@ -31,7 +35,8 @@ const MAX_WAIT_CLOCKS: u64 = 50_000_000;
 /// Builds the simulated board for these options (the Verilator model is
 /// built on first use and cached).
 pub fn build(o: &SimOptions) -> Result<BoardSim, LoopSimError> {
-    let mut sim = BoardSim::new(o.fiber(), BoardConfig::for_baud(o.baud))?;
+    let cfg = BoardConfig::for_baud(o.baud).with_link(o.link);
+    let mut sim = BoardSim::new(o.fiber(), cfg)?;
     if let Some(at) = o.cut_at_ms {
         let clocks = |ms: f64| (ms * 1e-3 * WORD_CLOCK_HZ).round() as u64;
         sim.schedule_cut(clocks(at), clocks(o.cut_ms));
@@ -92,10 +97,11 @@ impl Transport for BoardTransport {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "sim (gateware board, UART at {:.0} baud)",
-            self.sim.config().baud()
-        )
+        let c = self.sim.config();
+        match c.link {
+            SimLink::Usb => "sim (gateware board, USB FIFO port)".into(),
+            SimLink::Uart => format!("sim (gateware board, UART at {:.0} baud)", c.baud()),
+        }
     }
 
     fn settled(&self) -> bool {

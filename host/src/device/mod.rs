@@ -74,6 +74,9 @@ pub struct SimOptions {
     pub baud: u32,
     /// What the simulated board is made of.
     pub board: SimBoard,
+    /// The gateware board's host link the transport drives: the USB FIFO
+    /// port (fast: a byte every two word clocks) or the UART (at `baud`).
+    pub link: SimLink,
     /// Cut the fiber this long (ms of simulated time) after the board
     /// starts (gateware board only).
     pub cut_at_ms: Option<f64>,
@@ -81,6 +84,9 @@ pub struct SimOptions {
     /// the spool).
     pub cut_ms: f64,
 }
+
+/// A simulated board's host link.
+pub use fiberloop_gateware::sim::board_sim::HostLink as SimLink;
 
 /// What a simulated board is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -104,6 +110,7 @@ impl Default for SimOptions {
             seed: 1,
             baud: DEFAULT_SIM_BAUD,
             board: SimBoard::Gateware,
+            link: SimLink::Usb,
             cut_at_ms: None,
             cut_ms: 1.0,
         }
@@ -170,7 +177,7 @@ pub enum DeviceSpecError {
     #[error("unknown device {0:?}: expected sim, sim:KEY=VALUE,..., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL]")]
     Kind(String),
     /// A bad sim option.
-    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model, cut_at_ms, cut_ms)")]
+    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model, link=usb|uart, cut_at_ms, cut_ms)")]
     SimOption(String, String),
     /// Serial without a path, or a bad baud rate.
     #[error("bad serial device {0:?}: {1} (expected serial:PATH or serial:PATH@BAUD)")]
@@ -194,6 +201,7 @@ impl std::str::FromStr for DeviceSpec {
         match kind {
             "sim" => {
                 let mut o = SimOptions::default();
+                let mut link_given = false;
                 for kv in rest.unwrap_or("").split(',').filter(|kv| !kv.is_empty()) {
                     let bad = |why: &str| DeviceSpecError::SimOption(kv.into(), why.into());
                     let (k, v) = kv
@@ -242,8 +250,22 @@ impl std::str::FromStr for DeviceSpec {
                                 _ => return Err(bad("board is gateware or model")),
                             }
                         }
+                        "link" => {
+                            link_given = true;
+                            o.link = match v {
+                                "usb" => SimLink::Usb,
+                                "uart" => SimLink::Uart,
+                                _ => return Err(bad("link is usb or uart")),
+                            }
+                        }
                         _ => return Err(bad("unknown option")),
                     }
+                }
+                if link_given && o.board != SimBoard::Gateware {
+                    return Err(DeviceSpecError::SimOption(
+                        "link".into(),
+                        "the link is chosen on the gateware board (board=gateware)".into(),
+                    ));
                 }
                 if o.cut_at_ms.is_some() && o.board != SimBoard::Gateware {
                     return Err(DeviceSpecError::SimOption(
@@ -301,8 +323,17 @@ impl fmt::Display for DeviceSpec {
         match self {
             DeviceSpec::Sim(o) => write!(
                 f,
-                "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={}",
-                o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed, o.baud
+                "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={},link={}",
+                o.fiber_km,
+                o.ber,
+                o.burst_len,
+                o.burst_rate,
+                o.seed,
+                o.baud,
+                match o.link {
+                    SimLink::Usb => "usb",
+                    SimLink::Uart => "uart",
+                }
             ),
             DeviceSpec::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
             DeviceSpec::Tcp { addr } => write!(f, "tcp:{addr}"),
@@ -386,9 +417,15 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (o.cut_at_ms, o.cut_ms, o.board, o.baud),
-            (Some(2.5), 0.5, SimBoard::Gateware, 31_250_000)
+            (o.cut_at_ms, o.cut_ms, o.board, o.baud, o.link),
+            (Some(2.5), 0.5, SimBoard::Gateware, 31_250_000, SimLink::Usb)
         );
+        let DeviceSpec::Sim(o) = p("sim:link=uart").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.link, SimLink::Uart);
+        assert!(p("sim:link=pcie").is_err());
+        assert!(p("sim:board=model,link=usb").is_err());
         assert_eq!(
             p("sim:board=model").map(|d| matches!(
                 d,
