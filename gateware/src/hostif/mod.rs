@@ -7,13 +7,15 @@
 //! * [`cmd_engine`]: the protocol's command engine (`CmdEngine`) and its
 //!   transaction-level model (`EngineModel`).
 //! * [`uart_bridge`]: `UartCommandPort`, the engine behind a UART.
-//! * [`ft245`]: `Ft245Port`, the engine behind an FT2232H 245 synchronous
-//!   FIFO (USB 2.0 high speed), with its chip model `Ft2232hModel`.
+//! * [`ft245`]: `Ft245Phy`, the pins of an FT2232H 245 synchronous FIFO
+//!   (USB 2.0 high speed) as a byte stream each way in the word clock
+//!   domain (no engine), with its chip model `Ft2232hModel`.
 //! * [`link_mux`]: `LinkMux`, the UART and the FIFO port sharing one
 //!   engine, a frame at a time.
 //!
 //! The register file behind the bus is in `crate::top::board_core`, the
-//! board top that joins the UART port's blocks to the loop core.
+//! board top that joins both links, through the mux and the engine, to the
+//! loop core.
 
 pub mod cmd_engine;
 pub mod crc32_byte;
