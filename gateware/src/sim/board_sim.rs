@@ -22,7 +22,7 @@
 
 use super::fiber::{FiberConfig, FiberSpool};
 use super::loop_sim::LoopSimError;
-use crate::hostif::ft245::{ChipConfig, Ft2232hModel, FpgaPins};
+use crate::hostif::ft245::{ChipConfig, FpgaPins, Ft2232hModel};
 use crate::top::board_core::BoardCore;
 use crate::verilator::{Model, Port};
 use rust_hdl::prelude::Block;

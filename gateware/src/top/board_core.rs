@@ -1038,23 +1038,24 @@ mod tests {
         fn transact(&mut self, code: u8, addr: u32, len: u16, data: &[u32]) -> (u8, u32, Vec<u32>) {
             let (h, frame) = self.request(code, addr, len, data);
             self.sim.send_on(self.link, &frame);
-            self.wait_reply(h)
-        }
-
-        /// Waits for the reply to `h` on `self.link`.
-        fn wait_reply(&mut self, h: Header) -> (u8, u32, Vec<u32>) {
-            for _ in 0..20 {
-                if self.sim.received_on(self.link) > 0 {
-                    break;
-                }
-                self.sim.run_until_reply(2_000_000);
-            }
-            assert!(self.sim.received_on(self.link) > 0, "no reply to {h:?}");
+            let r = self.wait_reply(h);
             assert_eq!(
                 self.sim.received_on(self.other()),
                 0,
                 "a reply on the other link"
             );
+            r
+        }
+
+        /// Waits for the reply to `h` on `self.link`.
+        fn wait_reply(&mut self, h: Header) -> (u8, u32, Vec<u32>) {
+            for _ in 0..20 {
+                self.sim.run_until_reply(2_000_000);
+                if self.sim.received_on(self.link) > 0 {
+                    break;
+                }
+            }
+            assert!(self.sim.received_on(self.link) > 0, "no reply to {h:?}");
             let mut p = Parser::new(Direction::Reply, u64::MAX);
             let mut got = None;
             for (t, b) in self.sim.take_received_on(self.link).into_iter().enumerate() {
@@ -1507,7 +1508,11 @@ mod tests {
         h.sim.send_on(HostLink::Uart, &rf);
         assert_eq!(h.wait_reply(wh).0, status::OK);
         h.sim.run(20_000);
-        assert_eq!(h.sim.received_on(HostLink::Uart), 0, "the lost request was answered");
+        assert_eq!(
+            h.sim.received_on(HostLink::Uart),
+            0,
+            "the lost request was answered"
+        );
         h.link = HostLink::Uart;
         let lost = h.read(LINK + link::CONTENTION_LOST, 1)[0];
         assert_eq!(lost, rf.len() as u32, "UART bytes lost to the FIFO frame");
@@ -1526,7 +1531,11 @@ mod tests {
             }
             h.sim.step();
         }
-        assert_eq!(h.sim.received_on(HostLink::Usb), 0, "the FIFO request jumped the queue");
+        assert_eq!(
+            h.sim.received_on(HostLink::Usb),
+            0,
+            "the FIFO request jumped the queue"
+        );
         h.link = HostLink::Uart;
         assert_eq!(h.wait_reply(uh).0, status::OK);
         h.link = HostLink::Usb;
@@ -1534,7 +1543,11 @@ mod tests {
         assert_eq!((st, d), (status::OK, big[100..116].to_vec()));
         assert_eq!(h.read(SCRATCH, 8), small);
         assert_eq!(h.read(LINK + link::CONTENTION_LOST, 1)[0], lost);
-        assert!(h.sim.usb_violations().is_empty(), "{:?}", h.sim.usb_violations());
+        assert!(
+            h.sim.usb_violations().is_empty(),
+            "{:?}",
+            h.sim.usb_violations()
+        );
         assert_eq!(h.sim.framing_errors, 0);
     }
 
