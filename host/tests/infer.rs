@@ -497,6 +497,7 @@ fn damaged_link_loads_and_infers_bit_for_bit() {
         ClientConfig {
             timeout: Duration::from_millis(500),
             retries: 10,
+            ..Default::default()
         },
     );
     let dir = tempfile::tempdir().unwrap();

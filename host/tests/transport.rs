@@ -65,6 +65,7 @@ fn pty_board_does_bursts_slots_and_stats() {
             // The first fill runs the Verilator model for a while.
             timeout: Duration::from_secs(60),
             retries: 1,
+            ..Default::default()
         },
     );
     let id = c.ping().unwrap();
@@ -137,6 +138,7 @@ fn damaged_link_still_gives_bit_exact_bursts() {
         ClientConfig {
             timeout: Duration::from_millis(20),
             retries: 10,
+            ..Default::default()
         },
     );
     c.fill().unwrap();

@@ -107,6 +107,15 @@ impl Transport for BoardTransport {
     fn settled(&self) -> bool {
         self.settled && self.out.is_empty()
     }
+
+    fn pause(&mut self, d: Duration) {
+        self.sim
+            .run((d.as_secs_f64() * WORD_CLOCK_HZ).round() as u64);
+        let late = self.sim.take_received();
+        if !late.is_empty() {
+            self.out.extend(late);
+        }
+    }
 }
 
 /// Serves the gateware board until the peer closes the stream or `stop`

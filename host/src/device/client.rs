@@ -102,6 +102,9 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Tries after the first one.
     pub retries: u32,
+    /// How long to keep asking again while the board answers BUSY (device
+    /// time, waited with a [`Backoff`]).
+    pub busy_wait: Duration,
 }
 
 impl Default for ClientConfig {
@@ -109,6 +112,7 @@ impl Default for ClientConfig {
         Self {
             timeout: Duration::from_millis(500),
             retries: 5,
+            busy_wait: Duration::from_millis(100),
         }
     }
 }
@@ -146,6 +150,35 @@ pub struct Counters {
     pub loop_counters: [u64; COUNTER_COUNT as usize],
     /// Link counters by `regs::link` index.
     pub link: [u32; regs::LINK_WORDS as usize],
+}
+
+/// Waits between polls of a board that is not ready yet: 5 us, then
+/// doubling up to 1 ms (a slot comes round within a lap: 1 ms at 200 km,
+/// 10 us at 2 km).
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    next: Duration,
+    /// Time waited so far.
+    pub waited: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: Duration::from_micros(5),
+            waited: Duration::ZERO,
+        }
+    }
+}
+
+impl Backoff {
+    /// The next wait (and counts it as waited).
+    pub fn step(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (d * 2).min(Duration::from_millis(1));
+        self.waited += d;
+        d
+    }
 }
 
 /// The host end of the protocol.
@@ -190,6 +223,11 @@ impl<T: Transport> Client<T> {
         &mut self.t
     }
 
+    /// Lets `d` of the device's time pass ([`Transport::pause`]).
+    pub fn pause(&mut self, d: Duration) {
+        self.t.pause(d)
+    }
+
     fn now_us(&self) -> u64 {
         self.epoch.elapsed().as_micros() as u64
     }
@@ -203,7 +241,7 @@ impl<T: Transport> Client<T> {
         payload: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
         self.stats.requests += 1;
-        let mut busy_left = self.cfg.retries;
+        let mut busy = Backoff::default();
         loop {
             let seq = self.seq;
             self.seq = self.seq.wrapping_add(1);
@@ -250,10 +288,10 @@ impl<T: Transport> Client<T> {
             };
             match rh.code {
                 status::OK => return Ok(data),
-                status::BUSY if busy_left > 0 => {
-                    busy_left -= 1;
+                status::BUSY if busy.waited < self.cfg.busy_wait => {
                     self.stats.busy_retries += 1;
-                    std::thread::sleep(Duration::from_millis(1));
+                    let d = busy.step();
+                    self.t.pause(d);
                 }
                 st => {
                     return Err(ClientError::Status {
@@ -534,6 +572,7 @@ mod tests {
             ClientConfig {
                 timeout: Duration::from_millis(5),
                 retries: 2,
+                ..Default::default()
             },
         );
         let e = c.read(regs::SCRATCH).unwrap_err().to_string();

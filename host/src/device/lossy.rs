@@ -108,6 +108,10 @@ impl<T: Transport> Transport for Lossy<T> {
         self.inner.settled()
     }
 
+    fn pause(&mut self, d: Duration) {
+        self.inner.pause(d)
+    }
+
     fn describe(&self) -> String {
         format!("lossy({})", self.inner.describe())
     }

@@ -39,6 +39,13 @@ pub trait Transport {
     fn settled(&self) -> bool {
         false
     }
+    /// Lets `d` of the device's time pass while the host waits for it (a
+    /// slot to come round, a batch to finish). A real link sleeps (the
+    /// default); a simulated board simulates that long instead, since its
+    /// time only passes when it is simulated.
+    fn pause(&mut self, d: Duration) {
+        std::thread::sleep(d)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -53,6 +60,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn settled(&self) -> bool {
         (**self).settled()
+    }
+    fn pause(&mut self, d: Duration) {
+        (**self).pause(d)
     }
 }
 

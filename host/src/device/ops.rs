@@ -7,7 +7,7 @@
 //! table in one burst, the parameters in bursts of up to 1,024 words, one
 //! burst per batch row of inputs and of outputs.
 
-use super::client::{Client, ClientError};
+use super::client::{Backoff, Client, ClientError};
 use super::Transport;
 use crate::model::{Int8Matrix, ModelError, Network};
 use fiberloop_spec::layout::{Params, DEFAULT_GAP_WORDS};
@@ -295,19 +295,22 @@ pub fn load_model<T: Transport>(
 
 fn wait_slot_written<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
     let t0 = Instant::now();
+    let mut b = Backoff::default();
     while c.read(regs::SLOT_WR_COMMIT)? != 0 {
         if t0.elapsed() > Duration::from_secs(60) {
             return Err(OpsError::Board(
                 "the last slot write was still pending after 60 s".into(),
             ));
         }
-        std::thread::sleep(Duration::from_millis(1));
+        let d = b.step();
+        c.pause(d);
     }
     Ok(())
 }
 
 fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
     let t0 = Instant::now();
+    let mut b = Backoff::default();
     loop {
         let st = c.read(regs::LOOP_STATUS)?;
         if st & status_bits::NO_LOOP != 0 {
@@ -323,7 +326,8 @@ fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
                 "still not running after 10 s (loop status 0x{st:08x})"
             )));
         }
-        std::thread::sleep(Duration::from_millis(1));
+        let d = b.step();
+        c.pause(d);
     }
 }
 
@@ -403,6 +407,7 @@ pub fn infer<T: Transport>(
             }
             c.write(regs::INFER_CTRL, regs::INFER_START)?;
             let t0 = Instant::now();
+            let mut b = Backoff::default();
             let status = loop {
                 let s = c.read(regs::INFER_STATUS)?;
                 stats.polls += 1;
@@ -416,9 +421,8 @@ pub fn infer<T: Transport>(
                         status: s,
                     });
                 }
-                if stats.polls.is_multiple_of(64) {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+                let d = b.step();
+                c.pause(d);
             };
             stats.batches += 1;
             if status & infer_bits::OVERRUN != 0 {
