@@ -273,14 +273,50 @@ const ROWS: usize = 64;
 /// The first [`ROWS`] rows of the digits inputs and expected outputs, as
 /// files in `dir`.
 fn digits_subset(dir: &Path) -> (PathBuf, PathBuf) {
+    subset("digits", ROWS, dir)
+}
+
+/// The first `rows` rows of a data set's inputs and expected outputs, as
+/// files in `dir`.
+fn subset(set: &str, rows: usize, dir: &Path) -> (PathBuf, PathBuf) {
     let cut = |name: &str| {
-        let m = read_int8_matrix(data("digits", name)).unwrap();
-        let p = dir.join(format!("{ROWS}-{name}"));
-        let d = m.data()[..ROWS * m.cols()].to_vec();
-        write_int8_matrix(&p, &Int8Matrix::new(ROWS, m.cols(), d).unwrap()).unwrap();
+        let m = read_int8_matrix(data(set, name)).unwrap();
+        let p = dir.join(format!("{set}-{rows}-{name}"));
+        let d = m.data()[..rows * m.cols()].to_vec();
+        write_int8_matrix(&p, &Int8Matrix::new(rows, m.cols(), d).unwrap()).unwrap();
         p
     };
     (cut("inputs.npy"), cut("expected.npy"))
+}
+
+/// The default device, the gateware board in process driven through its
+/// USB FIFO port: the MNIST network (113 slots: a 25 km spool) loads and
+/// verifies bit for bit against the host reference and the expected file.
+/// (The baud only sets the board's UART, unused here; the other tests'
+/// board has the same, so the Verilator model is built once.)
+#[test]
+fn in_process_board_verifies_mnist_over_its_usb_port() {
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, expected) = subset("mnist", 48, dir.path());
+    let model = data("mnist", "model.safetensors");
+    let (code, out, err) = run(
+        "sim:fiber_km=25,baud=31250000",
+        &[
+            "verify",
+            "--input",
+            s(&inputs),
+            "--model",
+            s(&model),
+            "--expected",
+            s(&expected),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("loaded"), "{err}");
+    assert!(out.contains("host reference"), "{out}");
+    assert!(out.contains("all 48 rows equal"), "{out}");
+    eprintln!("mnist over usb: {:?}", t0.elapsed());
 }
 
 /// A `fiberloop sim serve` child, killed when dropped.
