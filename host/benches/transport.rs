@@ -13,7 +13,7 @@ use fiberloop::device::engine::{Engine, EngineConfig, RamBackend};
 use fiberloop::device::serial::SerialTransport;
 use fiberloop::device::sim::SimTransport;
 use fiberloop::device::tcp::TcpTransport;
-use fiberloop::device::Transport;
+use fiberloop::device::{SimLink, Transport};
 use fiberloop_spec::regs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -125,19 +125,37 @@ fn main() {
         r / 1e3,
         r / ceiling
     );
-    // The gateware board in Verilator, its UART at 42 word clocks per bit
-    // (2.976 Mbaud): payload throughput in simulated time, every byte
-    // through the board's UART, command engine and register file.
+    // The gateware board in Verilator, through its UART at 42 word clocks
+    // per bit (2.976 Mbaud) and through its USB FIFO port (the FT2232H
+    // model, CLKOUT at 62.5 MHz: one byte per CLKOUT at most): payload
+    // throughput in simulated time, every byte through the board's own
+    // link, command engine and register file; and the host time it takes.
+    for link in [SimLink::Uart, SimLink::Usb] {
+        gateware_figure(baud, link);
+    }
+    let frame = fiberloop_spec::proto::MAX_FRAME_BYTES as f64;
+    println!(
+        "framing bound for 4 KiB writes: {:.4} (4096 payload bytes in {} frame bytes + {} reply bytes)",
+        4096.0 / (frame + fiberloop_spec::proto::HEADER_BYTES as f64),
+        frame,
+        fiberloop_spec::proto::HEADER_BYTES
+    );
+}
+
+/// Four 4 KiB bursts each way through the gateware board's 1024-word
+/// scratch memory over `link`.
+fn gateware_figure(baud: u32, link: SimLink) {
     let o = fiberloop::device::SimOptions {
         baud,
+        link,
         ..Default::default()
     };
     let mut board = fiberloop::device::board::BoardTransport::new(&o).unwrap();
     let real_baud = board.sim().config().baud();
     let mut c = Client::new(board, ClientConfig::default());
-    let t0 = c.transport_mut().sim().clocks();
-    // Four 4 KiB bursts each way through the 1024-word scratch memory.
     let data: Vec<u32> = (0..1024u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
+    let h0 = Instant::now();
+    let t0 = c.transport_mut().sim().clocks();
     for _ in 0..4 {
         c.write_block(fiberloop_spec::regs::SCRATCH_MEM, &data)
             .unwrap();
@@ -151,22 +169,21 @@ fn main() {
         );
     }
     let t2 = c.transport_mut().sim().clocks();
+    let host_s = h0.elapsed().as_secs_f64();
     let secs = |clocks: u64| clocks as f64 / 125e6;
-    let line = real_baud / 10.0;
+    let (name, line) = match link {
+        SimLink::Uart => (format!("UART at {real_baud:.0} baud"), real_baud / 10.0),
+        SimLink::Usb => ("USB FIFO, CLKOUT 62.5 MHz".to_string(), 62.5e6),
+    };
     let (w, r) = (16384.0 / secs(t1 - t0), 16384.0 / secs(t2 - t1));
     println!(
-        "gateware board (UART at {:.0} baud, simulated time): write {:.1} kB/s = {:.3} of the line, read {:.1} kB/s = {:.3}",
-        real_baud,
+        "gateware board ({name}, simulated time): write {:.1} kB/s = {:.3} of the line, read {:.1} kB/s = {:.3}; host time {:.2} s for 32 KiB ({:.1} kB/s, {:.3} M clocks/s)",
         w / 1e3,
         w / line,
         r / 1e3,
-        r / line
-    );
-    let frame = fiberloop_spec::proto::MAX_FRAME_BYTES as f64;
-    println!(
-        "framing bound for 4 KiB writes: {:.4} (4096 payload bytes in {} frame bytes + {} reply bytes)",
-        4096.0 / (frame + fiberloop_spec::proto::HEADER_BYTES as f64),
-        frame,
-        fiberloop_spec::proto::HEADER_BYTES
+        r / line,
+        host_s,
+        32.768 / host_s,
+        (t2 - t0) as f64 / host_s / 1e6
     );
 }
