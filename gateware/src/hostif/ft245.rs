@@ -93,12 +93,52 @@ pub enum BusState {
 /// come from registers only (no combinational path from the inputs); a
 /// byte once valid stays at the head until taken.
 ///
-/// Latency (measured by the tests with the chip at full speed, the bus
-/// idle in the needed direction or parked in the other one): LATENCY_DOC
+/// Latency, measured by the tests with the chip at full speed on 24 lone
+/// bytes each way, in turn at 60/125 MHz, 62.5/125 MHz and with a 30 MHz
+/// word clock:
+///
+/// * host to board: from the `CLKOUT` edge that takes a byte from the chip
+///   to the first word clock with it on `rx_data_out` and `rx_valid_out`
+///   high: 66-120 ns = 4.0-7.2 `CLKOUT` = 8.3-15.0 word clocks; 68-116 ns
+///   = 4.25-7.25 `CLKOUT` = 8.5-14.5 word clocks; 158-276 ns = 9.5-16.6
+///   `CLKOUT` = 4.8-8.3 word clocks (input register, FIFO write, the
+///   write pointer's delay register and the four-phase handshake of the
+///   FIFO's pointer synchroniser, whose phase decides where in the range
+///   a byte falls);
+/// * board to host: from the word clock edge that takes a byte on `tx_*`
+///   to the start of the `CLKOUT` clock with it on `ADBUS` and `WR#` low,
+///   bus parked writing: 41-135 ns = 2.5-8.1 `CLKOUT`; 84-132 ns =
+///   5.25-8.25 `CLKOUT` = 10.5-16.5 word clocks; 122-225 ns = 7.3-13.5
+///   `CLKOUT`. Bus parked reading: one turnaround clock more (57-157 ns;
+///   100-148 ns; 139-241 ns). The 41 ns minimum at 60/125 MHz is the
+///   synchroniser race described under "Known issue".
 ///
 /// Throughput: one byte per `CLKOUT` in each direction while the chip
 /// allows it, the word side keeps up and the bus stays in that direction;
-/// measured over 4096-byte transfers: RATE_DOC
+/// measured over 4096-byte transfers: 1.000 byte per `CLKOUT` host to
+/// board and 1.000 board to host at 60/125 and 62.5/125 MHz; both directions busy
+/// at once, 0.494 + 0.494 (127-clock bursts plus turnaround). With a word
+/// clock of half the `CLKOUT` the word side limits each direction to 0.5
+/// (measured 0.506 in, 0.500 out).
+///
+/// # Known issue (clock crossing, inherited from rust-hdl 0.46)
+///
+/// The crossing FIFOs are rust-hdl's `AsynchronousFIFO`, whose pointer
+/// synchroniser (`VectorSynchronizer`: `SyncSender`/`SyncReceiver`)
+/// drops its acknowledge one receiver clock before the receiver samples
+/// the pointer bus. When the sending clock is more than about twice the
+/// receiving clock, the sender sees the acknowledge fall (two flops) and
+/// loads a new pointer into the bus register up to a whole receiver
+/// clock early, i.e. just before or at the receiver's sampling edge: at
+/// 125 MHz word clock / 60 MHz `CLKOUT` the bus changed 0.1-0.6 ns before
+/// the sampling edge in simulation (rust-hdl's own simulator shows the
+/// same times as Verilator); at exactly 62.5/125 MHz it changes on the
+/// sampling edge. Simulation takes the new value and stays correct, but
+/// in hardware a binary pointer sampled while changing can be corrupt.
+/// Affected here: the transmit FIFO's write pointer and the receive
+/// FIFO's read pointer (both sent from the word clock to `CLKOUT`). A
+/// Gray-code pointer FIFO (or a synchroniser whose receiver samples
+/// before it acknowledges) is needed before this runs on hardware.
 ///
 /// Reset: none; at power-up every register is 0: the sequencer idle,
 /// `RD#`, `WR#`, `OE#` high (held inverted), `SIWU#` high, the bus not
@@ -696,6 +736,8 @@ mod tests {
         tx_full: u64,
         /// Word clocks with `rx_valid_out` high and `rx_ready_in` low.
         rx_held: u64,
+        /// Most bytes read from the chip and not yet taken from `rx_*`.
+        backlog_max: usize,
     }
 
     impl Bench {
@@ -766,6 +808,7 @@ mod tests {
                 rx_hold: false,
                 tx_full: 0,
                 rx_held: 0,
+                backlog_max: 0,
             }
         }
 
@@ -866,6 +909,8 @@ mod tests {
                 assert_eq!(self.m.get(self.p.siwu_n), 1, "SIWU# must stay high");
                 self.f_edges.push(self.t);
                 self.chip.edge(pins);
+                let backlog = self.chip.read_log.len() - self.rx_got.len();
+                self.backlog_max = self.backlog_max.max(backlog);
             }
             if w_rise {
                 self.word_edge();
@@ -1001,11 +1046,6 @@ mod tests {
         }
     }
 
-    /// Bytes per clock over the span of `edges`.
-    fn rate(edges: &[u64]) -> f64 {
-        edges.len() as f64 / (edges.last().unwrap() - edges.first().unwrap() + 1) as f64
-    }
-
     fn bytes(rng: &mut ChaCha8Rng, n: usize) -> Vec<u8> {
         (0..n).map(|_| rng.gen()).collect()
     }
@@ -1026,10 +1066,11 @@ mod tests {
         let r = &b.chip.read_log[r0..];
         let w = &b.chip.write_log[w0..];
         assert_eq!((r.len(), w.len()), (rx, tx));
-        (
-            if rx > 0 { rate(r) } else { 0.0 },
-            if tx > 0 { rate(w) } else { 0.0 },
-        )
+        // Over the span of both directions' transfers.
+        let first = r.iter().chain(w).min().unwrap();
+        let last = r.iter().chain(w).max().unwrap();
+        let span = (last - first + 1) as f64;
+        (rx as f64 / span, tx as f64 / span)
     }
 
     /// Latency of lone bytes (chip at full speed, word side ready), in ps:
@@ -1153,7 +1194,7 @@ mod tests {
             "{} CLKOUT clocks, {} word clocks, {segments} random segments; {} bytes in, {} out; \
              RD# with RXF# high {}, RD# held high {} (random part {}), WR# refused {}, \
              RXF# stalled {} clocks, TXE# high {} clocks; word side: rx held {} clocks, \
-             tx_ready_out low {} clocks (random part {})",
+             tx_ready_out low {} clocks (random part {}); most bytes read and not taken {}",
             c.cycle,
             b.word_clocks,
             c.read_log.len(),
@@ -1166,7 +1207,8 @@ mod tests {
             c.txe_high,
             b.rx_held,
             b.tx_full,
-            b.tx_full - full0
+            b.tx_full - full0,
+            b.backlog_max
         );
         // Flow control was exercised both ways, on both sides.
         assert!(c.wr_refused > 20, "WR# refused {} times", c.wr_refused);
@@ -1177,7 +1219,15 @@ mod tests {
             "RD# held high {} times",
             c.rd_held - held0
         );
-        assert!(b.tx_full - full0 > 1000, "tx_ready_out low {}", b.tx_full);
+        // The transmit FIFO filled up (rarely with a slow word clock).
+        assert!(
+            b.tx_full - full0 > 300,
+            "tx_ready_out low {}",
+            b.tx_full - full0
+        );
+        // Bytes taken from the chip and not yet consumed (in the FIFO or
+        // its input register): at most 59 + 1 by the margin argument.
+        assert!(b.backlog_max <= 60, "backlog {}", b.backlog_max);
         b
     }
 
