@@ -7,6 +7,8 @@
 //! * [`cmd_engine`]: the protocol's command engine (`CmdEngine`) and its
 //!   transaction-level model (`EngineModel`).
 //! * [`uart_bridge`]: `UartCommandPort`, the engine behind a UART.
+//! * [`async_fifo`]: `AsyncFifo`, a dual-clock byte FIFO with Gray-code
+//!   pointers (the clock crossings of `Ft245Phy`).
 //! * [`ft245`]: `Ft245Phy`, the pins of an FT2232H 245 synchronous FIFO
 //!   (USB 2.0 high speed) as a byte stream each way in the word clock
 //!   domain (no engine), with its chip model `Ft2232hModel`.
@@ -17,6 +19,7 @@
 //! board top that joins both links, through the mux and the engine, to the
 //! loop core.
 
+pub mod async_fifo;
 pub mod cmd_engine;
 pub mod crc32_byte;
 pub mod ft245;
