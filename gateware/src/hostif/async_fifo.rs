@@ -325,6 +325,14 @@ mod tests {
             }
         }
 
+        /// A fixed clock whose first rising edge is at `first` ps.
+        fn fixed_at(half: u64, first: u64) -> Self {
+            Self {
+                next: first,
+                ..Self::fixed(half)
+            }
+        }
+
         fn drifting(lo: u64, hi: u64, step: i64, start: u64) -> Self {
             Self {
                 drift: Some((lo, hi, step)),
@@ -434,6 +442,8 @@ mod tests {
         probe_full: Option<(u64, u64)>,
         lat_empty: Vec<(u64, u64)>,
         lat_full: Vec<(u64, u64)>,
+        /// Rising edges of both clocks at the same time.
+        both_rise: u64,
     }
 
     impl Bench {
@@ -495,6 +505,7 @@ mod tests {
                 probe_full: None,
                 lat_empty: Vec::new(),
                 lat_full: Vec::new(),
+                both_rise: 0,
             }
         }
 
@@ -622,6 +633,9 @@ mod tests {
             // Both sides check against the transfers before `t`, then the
             // transfers at `t` are recorded.
             let (mut push, mut pop) = (false, false);
+            if w_rise && r_rise {
+                self.both_rise += 1;
+            }
             if w_rise {
                 push = self.write_edge(t);
             }
@@ -818,14 +832,16 @@ mod tests {
         let (wc, rc) = (b.w.edges.len(), b.r.edges.len());
         println!(
             "{wc} write clocks, {rc} read clocks, {} bytes; full {} clocks ({} with fewer \
-             stored), almost_full {} ({} stale), empty {} ({} with bytes stored)",
+             stored), almost_full {} ({} stale), empty {} ({} with bytes stored); {} \
+             coinciding rising edges",
             b.c.written.len(),
             b.full_clocks,
             b.full_stale,
             b.af_clocks,
             b.af_stale,
             b.empty_clocks,
-            b.empty_stale
+            b.empty_stale,
+            b.both_rise
         );
         let (eps, ek) = range(&b.lat_empty);
         let (fps, fk) = range(&b.lat_full);
@@ -867,17 +883,18 @@ mod tests {
         );
     }
 
-    /// 125 MHz write clock, exactly 62.5 MHz read clock: every read edge
-    /// coincides with a write edge.
+    /// 125 MHz write clock, exactly 62.5 MHz read clock: every rising read
+    /// edge coincides with a rising write edge (both first rise at 4 ns).
     #[test]
     fn async_fifo_125_to_62_5_mhz_coinciding_edges() {
-        run(
+        let b = run(
             ClockGen::fixed(4000),
-            ClockGen::fixed(8000),
+            ClockGen::fixed_at(8000, 4000),
             0xA5F0_0002,
             60_000,
             'r',
         );
+        assert_eq!(b.both_rise as usize, b.r.edges.len());
     }
 
     /// 30 MHz write clock, 60 MHz read clock.
