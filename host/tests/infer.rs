@@ -48,6 +48,28 @@ fn run(device: &str, args: &[&str]) -> (Option<i32>, String, String) {
     (o.status.code(), out, err)
 }
 
+/// `fiberloop verify` of `inputs` on `device` against the host reference
+/// of `model` and the `expected` file.
+fn verify(
+    device: &str,
+    inputs: &Path,
+    model: &Path,
+    expected: &Path,
+) -> (Option<i32>, String, String) {
+    run(
+        device,
+        &[
+            "verify",
+            "--input",
+            s(inputs),
+            "--model",
+            s(model),
+            "--expected",
+            s(expected),
+        ],
+    )
+}
+
 /// A device that fails (exit 4) if it is ever opened: tests of bad input
 /// use it to show that the input is refused before the device is touched.
 const NO_DEVICE: &str = "tcp:127.0.0.1:1";
@@ -300,18 +322,7 @@ fn in_process_board_verifies_mnist_over_its_usb_port() {
     let dir = tempfile::tempdir().unwrap();
     let (inputs, expected) = subset("mnist", 48, dir.path());
     let model = data("mnist", "model.safetensors");
-    let (code, out, err) = run(
-        "sim:fiber_km=25,baud=31250000",
-        &[
-            "verify",
-            "--input",
-            s(&inputs),
-            "--model",
-            s(&model),
-            "--expected",
-            s(&expected),
-        ],
-    );
+    let (code, out, err) = verify("sim:fiber_km=25,baud=31250000", &inputs, &model, &expected);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(err.contains("loaded"), "{err}");
     assert!(out.contains("host reference"), "{out}");
@@ -422,18 +433,7 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
         "{err}"
     );
 
-    let (code, out, err) = run(
-        &dev,
-        &[
-            "verify",
-            "--input",
-            s(&inputs),
-            "--model",
-            s(&model),
-            "--expected",
-            s(&expected),
-        ],
-    );
+    let (code, out, err) = verify(&dev, &inputs, &model, &expected);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("host reference"), "{out}");
     assert!(out.contains("all 64 rows equal"), "{out}");
@@ -444,18 +444,7 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
     e[7 * 10 + 3] = e[7 * 10 + 3].wrapping_add(1);
     let bad = dir.path().join("doctored.npy");
     write_int8_matrix(&bad, &Int8Matrix::new(ROWS, 10, e).unwrap()).unwrap();
-    let (code, out, err) = run(
-        &dev,
-        &[
-            "verify",
-            "--input",
-            s(&inputs),
-            "--model",
-            s(&model),
-            "--expected",
-            s(&bad),
-        ],
-    );
+    let (code, out, err) = verify(&dev, &inputs, &model, &bad);
     assert_eq!(code, Some(6), "{out}{err}");
     assert!(out.contains("1 of 64 rows differ"), "{out}");
     assert!(out.contains("row 7: board"), "{out}");

@@ -488,6 +488,9 @@ pub struct Ft2232hModel {
     tx_stall_left: u32,
     /// Rising edges seen.
     pub cycle: u64,
+    /// Whether `read_log` and `write_log` are kept (on by default; a
+    /// long-running user that only needs the bytes turns them off).
+    pub log_transfers: bool,
     /// Edges (`cycle` numbers) at which a byte moved to the FPGA.
     pub read_log: Vec<u64>,
     /// Edges at which a byte moved from the FPGA.
@@ -523,6 +526,7 @@ impl Ft2232hModel {
             rx_stall_left: 0,
             tx_stall_left: 0,
             cycle: 0,
+            log_transfers: true,
             read_log: Vec::new(),
             write_log: Vec::new(),
             rd_idle: 0,
@@ -577,7 +581,9 @@ impl Ft2232hModel {
         if !fpga.rd_n {
             if !self.rxf_n && !fpga.oe_n {
                 self.rx_buf.pop_front().expect("RXF# low with no byte");
-                self.read_log.push(c);
+                if self.log_transfers {
+                    self.read_log.push(c);
+                }
             } else {
                 self.rd_idle += 1;
             }
@@ -585,7 +591,9 @@ impl Ft2232hModel {
         if !fpga.wr_n {
             if !self.txe_n {
                 self.tx_buf.push_back(fpga.d_out);
-                self.write_log.push(c);
+                if self.log_transfers {
+                    self.write_log.push(c);
+                }
             } else {
                 self.wr_refused += 1;
             }

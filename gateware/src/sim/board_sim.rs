@@ -132,6 +132,9 @@ pub struct BoardSim {
     chip: Ft2232hModel,
     /// The chip's pins for the clock after its last edge, to present.
     chip_pins: Option<crate::hostif::ft245::ChipPins>,
+    /// What the board drives on the FIFO pins since the last `usb_clock`
+    /// edge (registered outputs: they change only at that edge).
+    usb_pins: FpgaPins,
     /// The level of `usb_clock`.
     usb_level: bool,
 }
@@ -182,8 +185,19 @@ impl BoardSim {
             cut_at: None,
             chip: Ft2232hModel::new(ChipConfig::fast(), 0x05B0_A4D0),
             chip_pins: None,
+            // The power-up values: every strobe inactive, the bus not driven.
+            usb_pins: FpgaPins {
+                rd_n: true,
+                wr_n: true,
+                oe_n: true,
+                d_out: 0,
+                d_oe: false,
+            },
             usb_level: false,
         };
+        // Only the bytes matter here: the chip's per-byte logs would grow
+        // for as long as the board runs.
+        sim.chip.log_transfers = false;
         sim.m.set(sim.p.uart_rx, 1);
         sim.m.set(sim.p.usb_rxf_n, 1);
         sim.m.set(sim.p.usb_txe_n, 1);
@@ -340,11 +354,10 @@ impl BoardSim {
         let usb_active = usb_rise
             && (self.chip.rx_pending() > 0
                 || self.chip.tx_pending() > 0
-                || self.m.get(p.usb_wr_n) == 0
-                || self.m.get(p.usb_rd_n) == 0);
+                || !self.usb_pins.wr_n
+                || !self.usb_pins.rd_n);
         if usb_rise {
-            let pins = self.fpga_pins();
-            self.chip.edge(pins);
+            self.chip.edge(self.usb_pins);
         }
         self.usb_level = !self.usb_level;
         let p = &self.p;
@@ -353,11 +366,8 @@ impl BoardSim {
         self.m.set(p.rx_clock, 1);
         self.m.eval();
         if usb_rise {
-            let pins = self.fpga_pins();
-            self.chip_pins = Some(self.chip.present(pins));
-            // The chip's logs grow with every byte: not needed here.
-            self.chip.read_log.clear();
-            self.chip.write_log.clear();
+            self.usb_pins = self.fpga_pins();
+            self.chip_pins = Some(self.chip.present(self.usb_pins));
             if usb_active {
                 self.last_activity = self.clocks;
             }

@@ -290,8 +290,7 @@ impl<T: Transport> Client<T> {
                 status::OK => return Ok(data),
                 status::BUSY if busy.waited < self.cfg.busy_wait => {
                     self.stats.busy_retries += 1;
-                    let d = busy.step();
-                    self.t.pause(d);
+                    self.t.pause(busy.step());
                 }
                 st => {
                     return Err(ClientError::Status {

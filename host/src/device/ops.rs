@@ -302,8 +302,7 @@ fn wait_slot_written<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
                 "the last slot write was still pending after 60 s".into(),
             ));
         }
-        let d = b.step();
-        c.pause(d);
+        c.pause(b.step());
     }
     Ok(())
 }
@@ -326,8 +325,7 @@ fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
                 "still not running after 10 s (loop status 0x{st:08x})"
             )));
         }
-        let d = b.step();
-        c.pause(d);
+        c.pause(b.step());
     }
 }
 
@@ -421,8 +419,7 @@ pub fn infer<T: Transport>(
                         status: s,
                     });
                 }
-                let d = b.step();
-                c.pause(d);
+                c.pause(b.step());
             };
             stats.batches += 1;
             if status & infer_bits::OVERRUN != 0 {
