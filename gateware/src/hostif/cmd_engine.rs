@@ -1005,7 +1005,7 @@ impl EngineModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::proto::{encode, Direction, Header, MAX_FRAME_BYTES};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1473,7 +1473,7 @@ mod tests {
     fn cmd_engine_is_synthesizable() {
         let mut uut = CmdEngine::new(1_250_000);
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_cmd_engine").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_cmd_engine").unwrap();
         println!("{rep:?}");
         println!(
             "CmdEngine: {} LUTs, {} FFs, {} BRAMs",

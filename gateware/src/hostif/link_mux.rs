@@ -190,7 +190,7 @@ impl LinkMuxModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -329,7 +329,7 @@ mod tests {
     fn link_mux_is_synthesizable() {
         let mut uut = LinkMux::default();
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_link_mux").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_link_mux").unwrap();
         println!("LinkMux: {} LUTs, {} FFs", rep.luts(), rep.ffs());
         assert!(rep.luts() < 60, "{} LUTs", rep.luts());
     }

@@ -126,7 +126,7 @@ mod tests {
     use super::*;
     use crate::hostif::cmd_engine::{BusOp, EngineModel};
     use crate::hostif::uart::{serialize_byte, RxModel};
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use fiberloop_spec::proto::{cmd, encode, Direction, Header, MAX_FRAME_BYTES};
     use fiberloop_spec::regs;
     use rand::{Rng, SeedableRng};
@@ -295,7 +295,7 @@ mod tests {
     fn uart_port_is_synthesizable() {
         let mut uut = UartCommandPort::new(42, 1_250_000);
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_uart_port").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_uart_port").unwrap();
         println!(
             "UartCommandPort: {} LUTs, {} FFs, {} BRAMs",
             rep.luts(),

@@ -44,13 +44,7 @@ use crate::mac::activations::{ActivationBuffer, WORD_ADDR_BITS};
 use crate::mac::array::{MacArray, INDEX_BITS, ROW_BITS, Y_LATENCY};
 use rust_hdl::prelude::*;
 
-/// Bits of a parameter-memory address (entries for all output rows of all
-/// layers).
-pub const PARAM_ADDR_BITS: usize = 10;
-/// Parameter-memory entries.
-pub const PARAM_ENTRIES: usize = 1 << PARAM_ADDR_BITS;
-/// Bits of a packed parameter entry.
-pub const PARAM_BITS: usize = 78;
+pub use fiberloop_spec::engine::{ParamEntry, PARAM_ADDR_BITS, PARAM_BITS, PARAM_ENTRIES};
 
 /// Clocks from a layer's `layer_done` (sequencer output) to the bank swap:
 /// one clock into the array, [`Y_LATENCY`] to batch row 0's result, and
@@ -61,33 +55,6 @@ pub const fn drain_clocks(batch: usize) -> usize {
 
 /// [`drain_clocks`] of the default batch of 8.
 pub const DRAIN_CLOCKS: usize = drain_clocks(8);
-
-/// The per-output-row parameters of a layer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ParamEntry {
-    /// int32 bias, with the input zero point folded in.
-    pub bias: i32,
-    /// Requantiser multiplier M0 (Q31).
-    pub multiplier: i32,
-    /// Right shift, 0..=31.
-    pub shift: u8,
-    /// Output zero point.
-    pub zero_point: i8,
-    /// ReLU.
-    pub relu: bool,
-}
-
-impl ParamEntry {
-    /// Packed: bits 31:0 bias, 63:32 multiplier, 68:64 shift, 76:69 zero
-    /// point, 77 ReLU.
-    pub fn pack(&self) -> u128 {
-        (self.bias as u32 as u128)
-            | (self.multiplier as u32 as u128) << 32
-            | ((self.shift & 31) as u128) << 64
-            | (self.zero_point as u8 as u128) << 69
-            | (self.relu as u128) << 77
-    }
-}
 
 /// The inference engine. See the module documentation.
 #[derive(LogicBlock)]
@@ -360,7 +327,7 @@ impl<const B: usize> Logic for InferenceEngine<B> {
 mod tests {
     use super::*;
     use crate::infer::sequencer::LayerEntry;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::layout::{LayerShape, Params, Placement, Planner, SLOT_WORDS};
     use fiberloop_spec::quant::{dot, Requant};
     use rand::{Rng, SeedableRng};
@@ -743,7 +710,7 @@ mod tests {
     fn inference_engine_is_synthesizable() {
         let mut uut = InferenceEngine::<BATCH>::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "inference_engine").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "inference_engine").unwrap();
         println!("inference engine (B = {BATCH}): {r}");
         assert!(r.dsps() <= 2 * BATCH + 4, "{r}");
     }

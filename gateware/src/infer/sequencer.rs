@@ -43,41 +43,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Layer table entries.
-pub const MAX_LAYERS: usize = 8;
-
-/// One layer-table entry, as packed into `table_data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct LayerEntry {
-    /// Slot holding the layer's first weight word (payload word 0).
-    pub first_slot: u16,
-    /// Rows (output channels).
-    pub rows: u16,
-    /// Row stride in words.
-    pub row_words: u16,
-    /// Parameter-memory index of row 0.
-    pub param_base: u16,
-}
-
-impl LayerEntry {
-    /// The 48-bit table word.
-    pub fn pack(&self) -> u64 {
-        (self.first_slot as u64)
-            | (self.rows as u64) << 16
-            | (self.row_words as u64) << 32
-            | (self.param_base as u64) << 48
-    }
-
-    /// The entry of a 64-bit table word.
-    pub fn unpack(d: u64) -> Self {
-        LayerEntry {
-            first_slot: d as u16,
-            rows: (d >> 16) as u16,
-            row_words: (d >> 32) as u16,
-            param_base: (d >> 48) as u16,
-        }
-    }
-}
+pub use fiberloop_spec::engine::{LayerEntry, MAX_LAYERS};
 
 /// The layer sequencer. See the module documentation.
 #[derive(LogicBlock)]
@@ -495,7 +461,7 @@ impl SequencerModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::layout::{LayerShape, Params, Planner, SLOT_WORDS};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -807,7 +773,7 @@ mod tests {
     fn layer_sequencer_is_synthesizable() {
         let mut uut = LayerSequencer::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "layer_sequencer").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "layer_sequencer").unwrap();
         println!("layer sequencer: {r}");
         assert!(r.luts() < 400, "{r}");
     }

@@ -913,7 +913,7 @@ pub mod model {
 mod tests {
     use super::model::{Fate, LoopModel};
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::frame::flags;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1462,7 +1462,7 @@ mod tests {
     fn loop_controller_is_synthesizable() {
         let mut uut = LoopController::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "loop_controller").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "loop_controller").unwrap();
         println!("loop controller: {r}");
         assert!(r.brams() >= 1, "{r}");
     }

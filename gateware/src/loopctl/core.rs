@@ -51,7 +51,7 @@ pub const RX_LATENCY: u64 = 2 + 1 + 22 + SYNC_LATENCY + DECODER_LATENCY as u64 +
 pub const TX_LATENCY: u64 = 4;
 
 /// Batch of the core's inference engine (activation vectors held on chip).
-pub const ENGINE_BATCH: usize = 8;
+pub const ENGINE_BATCH: usize = fiberloop_spec::engine::BATCH;
 
 /// The loop core. See the module documentation.
 #[derive(LogicBlock, Default)]
@@ -392,7 +392,7 @@ mod tests {
     fn loop_core_is_synthesizable_and_fits_the_45f() {
         let mut uut = LoopCore::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "loop_core").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "loop_core").unwrap();
         println!("loop core: {r}");
         // LFE5UM5G-45F: 43,848 LUT4, 108 DP16KD, 72 MULT18X18D.
         assert!(r.luts() < 43_848, "{r}");

@@ -28,9 +28,7 @@
 //! same unit, and the backend's loop advances by `clocks_per_byte` word
 //! clocks per unit, so loop time passes as bytes arrive.
 
-use fiberloop_gateware::infer::engine::{ParamEntry, PARAM_ENTRIES};
-use fiberloop_gateware::infer::sequencer::LayerEntry;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
+use fiberloop_spec::engine::{LayerEntry, ParamEntry, BATCH as ENGINE_BATCH, PARAM_ENTRIES};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::layout::SLOT_WORDS as TAP_SLOT_WORDS;
 use fiberloop_spec::proto::{

@@ -460,7 +460,7 @@ mod tests {
     use super::*;
     use crate::device::client::ClientConfig;
     use crate::device::engine::{Engine, EngineConfig, RamBackend};
-    use crate::device::sim::SimTransport;
+    use crate::device::model_board::SimTransport;
     use std::path::PathBuf;
 
     fn data(name: &str) -> PathBuf {

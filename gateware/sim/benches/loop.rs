@@ -5,8 +5,8 @@
 //!
 //!     cargo bench -p fiberloop-gateware --bench loop
 
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::LoopSim;
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::LoopSim;
 use fiberloop_spec::frame::{FRAME_SYMBOLS, FRAME_WORDS, PAYLOAD_BYTES};
 use std::time::Instant;
 

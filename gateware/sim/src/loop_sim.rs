@@ -7,15 +7,15 @@
 //! (the same operations the host interface will carry) and observes the
 //! payload tap and the raw received frames.
 //!
-//! [`LoopCore`]: crate::loopctl::core::LoopCore
+//! [`LoopCore`]: fiberloop_gateware::loopctl::core::LoopCore
 
-use crate::infer::engine::ParamEntry;
-use crate::infer::sequencer::{LayerEntry, MAX_LAYERS};
-use crate::loopctl::controller::PAYLOAD_WORDS;
-use crate::loopctl::core::{LoopCore, ENGINE_BATCH};
-use crate::mac::activations::MAX_INPUTS;
-use crate::sim::fiber::{FiberConfig, FiberError, FiberSpool};
-use crate::verilator::{HarnessError, Model, Port};
+use crate::fiber::{FiberConfig, FiberError, FiberSpool};
+use fiberloop_gateware::infer::engine::ParamEntry;
+use fiberloop_gateware::infer::sequencer::{LayerEntry, MAX_LAYERS};
+use fiberloop_gateware::loopctl::controller::PAYLOAD_WORDS;
+use fiberloop_gateware::loopctl::core::{LoopCore, ENGINE_BATCH};
+use fiberloop_gateware::mac::activations::MAX_INPUTS;
+use fiberloop_harness::verilator::{HarnessError, Model, Port};
 use fiberloop_spec::frame::{CODEWORD_BYTES, FRAME_WORDS};
 use rust_hdl::prelude::Block;
 
@@ -168,16 +168,7 @@ struct Ports {
     eng_overrun: Port,
 }
 
-/// One layer of a network as the inference engine holds it: its table
-/// entry (where its weights are in the loop) and its per-output parameters
-/// (loaded at `entry.param_base`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EngineLayer {
-    /// Layer-table entry.
-    pub entry: LayerEntry,
-    /// One entry per output row.
-    pub params: Vec<ParamEntry>,
-}
+pub use fiberloop_spec::engine::EngineLayer;
 
 /// The result of one batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,7 +451,7 @@ impl LoopSim {
 
     /// Clocks to wait for a slot operation: a few laps.
     fn op_timeout(&self) -> u64 {
-        4 * (self.m.get(self.p.delay) + crate::loopctl::controller::LATENCY) + 20_000
+        4 * (self.m.get(self.p.delay) + fiberloop_gateware::loopctl::controller::LATENCY) + 20_000
     }
 
     fn check_slot(&self, slot: u32) -> Result<(), LoopSimError> {
@@ -569,7 +560,7 @@ impl LoopSim {
         self.m.set(self.p.eng_param_we, 1);
         self.m.set(
             self.p.eng_param_addr,
-            (index % crate::infer::engine::PARAM_ENTRIES) as u64,
+            (index % fiberloop_gateware::infer::engine::PARAM_ENTRIES) as u64,
         );
         self.m.set_words(
             self.p.eng_param_data,
@@ -635,10 +626,10 @@ impl LoopSim {
                 )));
             }
             let end = l.entry.param_base as usize + l.params.len();
-            if end > crate::infer::engine::PARAM_ENTRIES {
+            if end > fiberloop_gateware::infer::engine::PARAM_ENTRIES {
                 return Err(LoopSimError::Engine(format!(
                     "layer {k}'s parameters end at entry {end}, the memory holds {}",
-                    crate::infer::engine::PARAM_ENTRIES
+                    fiberloop_gateware::infer::engine::PARAM_ENTRIES
                 )));
             }
         }
