@@ -7,4 +7,5 @@
 
 pub mod device;
 pub mod model;
+pub mod plan;
 pub mod selftest;

@@ -4,6 +4,7 @@ pub mod capture;
 pub mod devices;
 pub mod infer;
 pub mod load;
+pub mod plan;
 pub mod selftest;
 pub mod sim;
 pub mod stats;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Run inputs on the board and check every output against the host
     /// reference and/or an expected file (exit 6 on a difference).
     Verify(verify::Args),
+    /// What a loop of a line rate, lanes and fiber length holds and streams
+    /// (no device needed).
+    Plan(plan::Args),
     /// The simulated board.
     #[command(subcommand)]
     Sim(sim::Command),
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Infer(args) => infer::run(&t, cli.quiet, args),
         Command::Verify(args) => verify::run(&t, cli.quiet, args),
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Plan(args) => plan::run(args),
     }
 }
 
