@@ -42,14 +42,14 @@ fn positive(s: &str) -> Result<f64, String> {
 pub struct Args {
     /// Line rate of one lane, bit/s: 2.5e9, 2.5G, 10G, 256T (k, M, G, T, P
     /// are powers of 1000).
-    #[arg(long, value_name = "R", value_parser = rate, required_unless_present = "plot")]
+    #[arg(long, value_name = "R", value_parser = rate, required_unless_present = "plot", allow_hyphen_values = true)]
     pub line_rate: Option<f64>,
     /// Lanes in parallel, each its own fiber of the same length.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=plan::MAX_LANES as i64))]
     pub lanes: u32,
     /// Fiber length per lane, km.
-    #[arg(long, value_name = "K", value_parser = km, required_unless_present = "plot")]
+    #[arg(long, value_name = "K", value_parser = km, required_unless_present = "plot", allow_hyphen_values = true)]
     pub fiber_km: Option<f64>,
     /// Line code: 8b10b (this project's line and frame layout), 64b66b or none.
     #[arg(long, default_value = "8b10b", value_parser = |s: &str| s.parse::<Coding>().map_err(|e| e.to_string()))]
@@ -65,10 +65,10 @@ pub struct Args {
     })]
     pub transceiver_ns: f64,
     /// Parameters of a model to hold: 1.76T, 7e9, 70G.
-    #[arg(long, value_name = "P", value_parser = count, requires = "bytes_per_param")]
+    #[arg(long, value_name = "P", value_parser = count, requires = "bytes_per_param", allow_hyphen_values = true)]
     pub model_params: Option<f64>,
     /// Bytes per parameter (1 for int8, 0.5 for int4, 2 for bf16).
-    #[arg(long, value_name = "B", value_parser = positive, requires = "model_params")]
+    #[arg(long, value_name = "B", value_parser = positive, requires = "model_params", allow_hyphen_values = true)]
     pub bytes_per_param: Option<f64>,
     /// Print the plan as JSON on stdout.
     #[arg(long)]
