@@ -11,5 +11,6 @@
 
 pub mod device;
 pub mod model;
+pub mod plan;
 #[cfg(feature = "sim")]
 pub mod selftest;

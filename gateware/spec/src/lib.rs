@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod engine;
 pub mod frame;
+pub mod lap;
 pub mod layout;
 pub mod line;
 pub mod proto;

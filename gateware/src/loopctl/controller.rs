@@ -61,6 +61,11 @@ use rust_hdl::prelude::*;
 pub const DELAY: u64 = 132;
 /// Clocks from `start_in` to `start_out` of the same frame in `Run`.
 pub const LATENCY: u64 = DELAY + 2;
+
+const _: () = assert!(
+    LATENCY == fiberloop_spec::lap::CONTROLLER_LATENCY,
+    "the controller's latency changed: update fiberloop_spec::lap"
+);
 /// Payload words per frame.
 pub const PAYLOAD_WORDS: usize = word::PAYLOAD_LAST - word::PAYLOAD_FIRST + 1;
 

@@ -215,6 +215,11 @@ impl LoopCore {
     pub const GATEWARE_LATENCY: u64 = RX_LATENCY + TX_LATENCY;
 }
 
+const _: () = assert!(
+    LoopCore::GATEWARE_LATENCY == fiberloop_spec::lap::GATEWARE_LATENCY,
+    "the loop core's latency changed: update fiberloop_spec::lap"
+);
+
 impl Logic for LoopCore {
     #[hdl_gen]
     fn update(&mut self) {

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod devices;
 pub mod infer;
 pub mod load;
+pub mod plan;
 #[cfg(feature = "sim")]
 pub mod selftest;
 #[cfg(feature = "sim")]
@@ -81,6 +82,9 @@ pub enum Command {
     /// Run inputs on the board and check every output against the host
     /// reference and/or an expected file (exit 6 on a difference).
     Verify(verify::Args),
+    /// What a loop of a line rate, lanes and fiber length holds and streams
+    /// (no device needed).
+    Plan(plan::Args),
     /// The simulated board.
     #[cfg(feature = "sim")]
     #[command(subcommand)]
@@ -133,6 +137,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify(args) => verify::run(&t, cli.quiet, args),
         #[cfg(feature = "sim")]
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Plan(args) => plan::run(args),
     }
 }
 
