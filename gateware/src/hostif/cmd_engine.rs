@@ -811,21 +811,83 @@ struct Last {
     write_status: Option<(u8, u32)>,
 }
 
+/// A bus access the register file refused: the status the reply carries
+/// (`status::BUSY`, `BAD_VALUE`, `FAULT`, or `BAD_ADDRESS` for a word with
+/// no register) and why, for logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Status code for the reply.
+    pub status: u8,
+    /// What went wrong, for the device's log.
+    pub why: String,
+}
+
+impl Refusal {
+    /// A refusal.
+    pub fn new(status: u8, why: impl Into<String>) -> Self {
+        Self {
+            status,
+            why: why.into(),
+        }
+    }
+}
+
+/// The register file behind [`CmdEngine`]'s bus, as a model: what one bus
+/// access does. The engine model issues accesses in burst order, one word at
+/// a time, only for words the register map allows (`regs::check_burst`).
+pub trait BusModel {
+    /// One access: `Some(v)` writes `v`, `None` reads. Returns the word read
+    /// (anything for a write), or the refusal; a refused access changes
+    /// nothing.
+    fn access(&mut self, addr: u32, write: Option<u32>) -> Result<u32, Refusal>;
+    /// The engine's event counts before the request whose accesses follow
+    /// (a register file that counts the engine's strobes keeps them).
+    fn events(&mut self, _counts: &EventCounts) {}
+}
+
+/// A register file given as a plain memory (word `a` at index `a`) and a
+/// [`BusStatusFn`] saying which accesses it refuses: the register file of
+/// the engine's own tests.
+pub struct MemBus {
+    /// The memory.
+    pub mem: Vec<u32>,
+    /// Which accesses it refuses.
+    pub status_fn: BusStatusFn,
+}
+
+impl BusModel for MemBus {
+    fn access(&mut self, addr: u32, write: Option<u32>) -> Result<u32, Refusal> {
+        let st = (self.status_fn)(&self.mem, addr, write);
+        if st != status::OK {
+            return Err(Refusal::new(st, "refused by the test's status function"));
+        }
+        match write {
+            Some(v) => {
+                self.mem[addr as usize] = v;
+                Ok(0)
+            }
+            None => Ok(self.mem[addr as usize]),
+        }
+    }
+}
+
 /// Transaction-level reference model of [`CmdEngine`], on
-/// `fiberloop_spec::proto::Parser`, `encode` and `regs::check_burst`, with
-/// the semantics of the host-side engine model (`host/src/device/engine.rs`)
-/// for a register file given as a plain memory `mem` of words behind the
-/// bus and a [`BusStatusFn`] telling which accesses it refuses. Time is in
-/// clocks (the clock of each byte).
-pub struct EngineModel {
+/// `fiberloop_spec::proto::Parser`, `encode` and `regs::check_burst`, in
+/// front of a register file model `R` ([`BusModel`]): the one model of the
+/// command engine, used with [`MemBus`] by the engine's own tests and with
+/// the register file's model (`crate::top::reg_file_model`) as the model
+/// of the whole board's control side (the host's `board=model` simulator
+/// and `BoardCore`'s lockstep test). Time is in the unit of the partial-frame
+/// timeout given to [`EngineModel::new`] (clocks for the gateware's tests).
+pub struct EngineModel<R: BusModel> {
     parser: fiberloop_spec::proto::Parser,
     last: Option<Last>,
-    /// The register file behind the bus (word `a` at index `a`).
-    pub mem: Vec<u32>,
-    /// Every bus operation issued, in order.
+    /// The register file behind the bus.
+    pub regs: R,
+    /// Every bus operation issued, in order (when [`EngineModel::log_bus`]).
     pub bus: Vec<BusOp>,
-    /// Which accesses the register file refuses.
-    pub status_fn: BusStatusFn,
+    /// Whether to record [`EngineModel::bus`].
+    pub log_bus: bool,
     /// Bursts stopped by a refusal, by status code.
     pub refusals: [u64; 8],
     /// Retried WRITEs answered from memory.
@@ -855,38 +917,50 @@ pub struct EventCounts {
     pub executed: u64,
     /// Bytes skipped while hunting for a sync.
     pub hunted: u64,
+    /// Replies with a status other than OK (replays not counted).
+    pub error_replies: u64,
 }
 
-impl EngineModel {
+impl EngineModel<MemBus> {
     /// A model of `CmdEngine::new(timeout_clocks)` in front of `mem`.
     pub fn new(timeout_clocks: u32, mem: Vec<u32>, status_fn: BusStatusFn) -> Self {
+        Self::with_regs(timeout_clocks as u64, MemBus { mem, status_fn })
+    }
+}
+
+impl<R: BusModel> EngineModel<R> {
+    /// A model of the engine with a partial-frame timeout of `timeout`
+    /// time units in front of the register file `regs`.
+    pub fn with_regs(timeout: u64, regs: R) -> Self {
         Self {
             parser: fiberloop_spec::proto::Parser::new(
                 fiberloop_spec::proto::Direction::Request,
-                timeout_clocks as u64,
+                timeout,
             ),
             last: None,
-            mem,
+            regs,
             bus: Vec::new(),
-            status_fn,
+            log_bus: true,
             refusals: [0; 8],
             replays: 0,
             counts: EventCounts::default(),
         }
     }
 
-    /// Time passes to clock `now` without a byte (drops a timed-out
-    /// partial frame).
+    /// Time passes to `now` without a byte (drops a timed-out partial
+    /// frame).
     pub fn poll(&mut self, now: u64) {
         if self.parser.poll(now).is_some() {
             self.counts.timeouts += 1;
         }
     }
 
-    /// Receives byte `b` in clock `now`; appends the reply bytes to `out`.
+    /// Receives byte `b` at time `now`; appends the reply bytes to `out`.
     pub fn push(&mut self, b: u8, now: u64, out: &mut Vec<u8>) {
         use fiberloop_spec::proto::{DropReason, Event};
-        match self.parser.push(b, now) {
+        let ev = self.parser.push(b, now);
+        self.counts.hunted = self.parser.hunted_bytes();
+        match ev {
             Some(Event::Frame(h)) => {
                 let payload = self.parser.payload().to_vec();
                 self.execute(h, &payload, out);
@@ -896,28 +970,36 @@ impl EngineModel {
             Some(Event::Dropped(DropReason::Timeout)) => self.counts.timeouts += 1,
             _ => {}
         }
-        self.counts.hunted = self.parser.hunted_bytes();
+    }
+
+    fn reply(&mut self, seq: u8, st: u8, addr: u32, data: &[u32], out: &mut Vec<u8>) {
+        use fiberloop_spec::proto::{encode, Direction, Header};
+        let rh = Header {
+            seq,
+            code: st,
+            addr,
+            len: data.len() as u16,
+        };
+        let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut buf = vec![0u8; fiberloop_spec::proto::MAX_FRAME_BYTES];
+        let n = encode(Direction::Reply, &rh, &bytes, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
+        if st != status::OK {
+            self.counts.error_replies += 1;
+            log::debug!(
+                "seq {seq}: {} at 0x{addr:08x}",
+                fiberloop_spec::proto::status::name(st)
+            );
+        }
     }
 
     fn execute(&mut self, h: fiberloop_spec::proto::Header, payload: &[u8], out: &mut Vec<u8>) {
-        use fiberloop_spec::proto::{crc32, encode, Direction, Header};
+        use fiberloop_spec::proto::crc32;
         let header_check = h.check();
         let payload_check = if payload.is_empty() {
             0
         } else {
             crc32(payload)
-        };
-        let reply = |st: u8, addr: u32, data: &[u32], out: &mut Vec<u8>| {
-            let rh = Header {
-                seq: h.seq,
-                code: st,
-                addr,
-                len: data.len() as u16,
-            };
-            let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let mut buf = vec![0u8; fiberloop_spec::proto::MAX_FRAME_BYTES];
-            let n = encode(Direction::Reply, &rh, &bytes, &mut buf).unwrap();
-            out.extend_from_slice(&buf[..n]);
         };
         if h.code == cmd::WRITE {
             if let Some(Last {
@@ -928,70 +1010,79 @@ impl EngineModel {
             }) = self.last
             {
                 if seq == h.seq && hc == header_check && pc == payload_check {
+                    log::debug!("seq {seq} repeated: WRITE answered from memory");
                     self.replays += 1;
                     self.counts.replays += 1;
-                    reply(st, a, &[], out);
+                    // A replay is not counted as an error reply.
+                    let errors = self.counts.error_replies;
+                    self.reply(h.seq, st, a, &[], out);
+                    self.counts.error_replies = errors;
                     return;
                 }
             }
         }
+        self.regs.events(&self.counts);
         let len = h.len as usize;
         let mut data = Vec::new();
         match h.code {
             cmd::PING => {
                 if len != 0 {
-                    return reply(status::BAD_LENGTH, h.addr, &[], out);
+                    return self.reply(h.seq, status::BAD_LENGTH, h.addr, &[], out);
                 }
                 // The identification words are read, whatever the status.
                 for a in 0..fiberloop_spec::proto::IDENT_WORDS as u32 {
-                    self.bus.push(BusOp::Read(regs::IDENT + a));
-                    data.push(self.mem[(regs::IDENT + a) as usize]);
+                    self.log(BusOp::Read(regs::IDENT + a));
+                    data.push(self.regs.access(regs::IDENT + a, None).unwrap_or(0));
                 }
             }
             cmd::READ | cmd::WRITE => {
                 if len == 0 || len > MAX_BURST_WORDS {
-                    return reply(status::BAD_LENGTH, h.addr, &[], out);
+                    return self.reply(h.seq, status::BAD_LENGTH, h.addr, &[], out);
                 }
                 let write = h.code == cmd::WRITE;
                 if let Err(a) = regs::check_burst(h.addr, len as u32, write) {
-                    return reply(status::BAD_ADDRESS, a, &[], out);
+                    return self.reply(h.seq, status::BAD_ADDRESS, a, &[], out);
                 }
                 for i in 0..len {
                     let a = h.addr + i as u32;
                     let v = if write {
                         let w = &payload[4 * i..4 * i + 4];
                         let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                        self.bus.push(BusOp::Write(a, v));
+                        self.log(BusOp::Write(a, v));
                         Some(v)
                     } else {
-                        self.bus.push(BusOp::Read(a));
+                        self.log(BusOp::Read(a));
                         None
                     };
-                    let st = (self.status_fn)(&self.mem, a, v);
-                    if st != status::OK {
-                        self.refusals[st as usize & 7] += 1;
-                        // Stop there; BAD_VALUE and FAULT count as executed.
-                        reply(st, a, &[], out);
-                        if matches!(st, status::BAD_VALUE | status::FAULT) {
-                            self.counts.executed += 1;
-                            self.last = Some(Last {
-                                seq: h.seq,
-                                header_check,
-                                payload_check,
-                                write_status: write.then_some((st, a)),
-                            });
+                    match self.regs.access(a, v) {
+                        Ok(d) => {
+                            if v.is_none() {
+                                data.push(d);
+                            }
                         }
-                        return;
-                    }
-                    match v {
-                        Some(v) => self.mem[a as usize] = v,
-                        None => data.push(self.mem[a as usize]),
+                        Err(r) => {
+                            let st = r.status;
+                            log::debug!("0x{a:08x} refused: {}", r.why);
+                            self.refusals[st as usize & 7] += 1;
+                            // Stop there; BAD_VALUE and FAULT count as executed.
+                            self.reply(h.seq, st, a, &[], out);
+                            if matches!(st, status::BAD_VALUE | status::FAULT) {
+                                self.counts.executed += 1;
+                                self.last = Some(Last {
+                                    seq: h.seq,
+                                    header_check,
+                                    payload_check,
+                                    write_status: write.then_some((st, a)),
+                                });
+                            }
+                            return;
+                        }
                     }
                 }
             }
-            _ => return reply(status::BAD_COMMAND, h.addr, &[], out),
+            _ => return self.reply(h.seq, status::BAD_COMMAND, h.addr, &[], out),
         }
-        reply(status::OK, h.addr, &data, out);
+        self.reply(h.seq, status::OK, h.addr, &data, out);
         self.counts.executed += 1;
         self.last = Some(Last {
             seq: h.seq,
@@ -999,6 +1090,12 @@ impl EngineModel {
             payload_check,
             write_status: (h.code == cmd::WRITE).then_some((status::OK, h.addr)),
         });
+    }
+
+    fn log(&mut self, op: BusOp) {
+        if self.log_bus {
+            self.bus.push(op);
+        }
     }
 }
 
@@ -1042,7 +1139,7 @@ mod tests {
         m: Model,
         p: [Port; 13],
         st: u8,
-        ev: [Port; 6],
+        ev: [Port; 7],
         counts: EventCounts,
         rng: ChaCha8Rng,
         clock: u64,
@@ -1082,6 +1179,7 @@ mod tests {
                 "replay_out",
                 "executed_out",
                 "hunted_out",
+                "error_reply_out",
             ]
             .map(|n| m.p(n));
             Bench {
@@ -1147,6 +1245,7 @@ mod tests {
             self.counts.replays += e[3];
             self.counts.executed += e[4];
             self.counts.hunted += e[5];
+            self.counts.error_replies += e[6];
             self.m.set(clk, 1);
             self.m.eval();
             self.clock += 1;
@@ -1192,7 +1291,7 @@ mod tests {
 
     /// Sends `bytes` with random gaps (rarely one at the timeout boundary),
     /// to the hardware and the model.
-    fn send(b: &mut Bench, model: &mut EngineModel, bytes: &[u8], expect: &mut Vec<u8>) {
+    fn send(b: &mut Bench, model: &mut EngineModel<MemBus>, bytes: &[u8], expect: &mut Vec<u8>) {
         let edge = if b.rng.gen_ratio(1, 25) {
             Some(b.rng.gen_range(0..bytes.len()))
         } else {
@@ -1406,7 +1505,7 @@ mod tests {
             b.cycle(None);
         }
         assert_eq!(b.out, expect, "no stray reply bytes");
-        assert_eq!(b.mem, model.mem);
+        assert_eq!(b.mem, model.regs.mem);
         assert_eq!(b.overruns, 0);
         model.poll(b.clock);
         assert_eq!(b.counts, model.counts, "event strobes");

@@ -2,5 +2,12 @@
 //!
 //! * [`board_core`]: `BoardCore`, the loop core, the host UART and the
 //!   register file: everything between the SERDES words and the host.
+//! * [`reg_file_model`]: the register file's cycle model (`RegFileModel`)
+//!   in front of a loop `Backend`; with the command engine's model it is
+//!   the board's control side in Rust.
+//! * [`loop_model`]: `RamBackend`, a transaction-level model of the loop
+//!   core (slots in memory, a functional inference engine).
 
 pub mod board_core;
+pub mod loop_model;
+pub mod reg_file_model;

@@ -512,7 +512,7 @@ pub fn words(bytes: &[u8]) -> Vec<u32> {
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::device::engine::{Engine, EngineConfig, RamBackend};

@@ -9,12 +9,14 @@
 //! * [`DeviceSpec`]: the device strings of `--device` / `FIBERLOOP_DEVICE`.
 
 pub mod client;
+#[cfg(feature = "sim")]
 pub mod engine;
 #[cfg(feature = "sim")]
 pub mod gateware_board;
 #[cfg(feature = "sim")]
 pub mod loop_backend;
 pub mod lossy;
+#[cfg(feature = "sim")]
 pub mod model_board;
 pub mod ops;
 pub mod serial;

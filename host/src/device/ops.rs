@@ -455,7 +455,7 @@ pub fn infer<T: Transport>(
     Ok(Int8Matrix::new(inputs.rows(), outputs, data)?)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::device::client::ClientConfig;
