@@ -3,6 +3,7 @@
 
 use super::cmd_engine::CmdEngine;
 use super::uart::{UartRx, UartTx};
+use crate::bundles::{HostBus, LinkEvents};
 use rust_hdl::prelude::*;
 
 /// The host's register access over a UART (8N1, `clocks_per_bit` clocks per
@@ -25,34 +26,14 @@ pub struct UartCommandPort {
     pub rx: Signal<In, Bit>,
     /// UART output to the host (idle high).
     pub tx: Signal<Out, Bit>,
-    /// Register bus: word address (see [`CmdEngine`] for the timing).
-    pub bus_addr: Signal<Out, Bits<32>>,
-    /// Register bus: word to write.
-    pub bus_wdata: Signal<Out, Bits<32>>,
-    /// Register bus: write strobe.
-    pub bus_we: Signal<Out, Bit>,
-    /// Register bus: read strobe.
-    pub bus_re: Signal<Out, Bit>,
-    /// Register bus: read data, the clock after `bus_re`.
-    pub bus_rdata: Signal<In, Bits<32>>,
-    /// Register bus: status of the access of the previous clock (0 = OK).
-    pub bus_status_in: Signal<In, Bits<8>>,
+    /// Register bus (see [`CmdEngine`] for the timing).
+    pub bus: HostBus,
     /// Strobe: a received byte had a bad stop bit and was dropped.
     pub framing_error_out: Signal<Out, Bit>,
-    /// Strobe from the engine: a frame was dropped, header check failed.
-    pub header_crc_drop_out: Signal<Out, Bit>,
-    /// Strobe from the engine: a frame was dropped, payload check failed.
-    pub payload_crc_drop_out: Signal<Out, Bit>,
-    /// Strobe from the engine: a partial frame was dropped by the timeout.
-    pub timeout_drop_out: Signal<Out, Bit>,
-    /// Strobe from the engine: a retried WRITE was answered from memory.
-    pub replay_out: Signal<Out, Bit>,
-    /// Strobe from the engine: a request was executed (OK).
-    pub executed_out: Signal<Out, Bit>,
+    /// The engine's event strobes (see [`CmdEngine`]).
+    pub events: LinkEvents,
     /// Strobe from the engine: a checked frame was lost, the engine was busy.
     pub overrun_out: Signal<Out, Bit>,
-    /// Bytes skipped while hunting for a sync (0..=2 per clock).
-    pub hunted_out: Signal<Out, Bits<2>>,
     uart_rx: UartRx,
     engine: CmdEngine,
     uart_tx: UartTx,
@@ -70,20 +51,10 @@ impl UartCommandPort {
             clock: Default::default(),
             rx: Default::default(),
             tx: Default::default(),
-            bus_addr: Default::default(),
-            bus_wdata: Default::default(),
-            bus_we: Default::default(),
-            bus_re: Default::default(),
-            bus_rdata: Default::default(),
-            bus_status_in: Default::default(),
+            bus: Default::default(),
             framing_error_out: Default::default(),
-            header_crc_drop_out: Default::default(),
-            payload_crc_drop_out: Default::default(),
-            timeout_drop_out: Default::default(),
-            replay_out: Default::default(),
-            executed_out: Default::default(),
+            events: Default::default(),
             overrun_out: Default::default(),
-            hunted_out: Default::default(),
             uart_rx: UartRx::new(clocks_per_bit),
             engine: CmdEngine::new(timeout_clocks),
             uart_tx: UartTx::new(clocks_per_bit),
@@ -100,24 +71,14 @@ impl Logic for UartCommandPort {
         self.uart_rx.rx.next = self.rx.val();
         self.engine.data_in.next = self.uart_rx.data_out.val();
         self.engine.valid_in.next = self.uart_rx.valid_out.val();
-        self.uart_tx.data_in.next = self.engine.data_out.val();
-        self.uart_tx.valid_in.next = self.engine.valid_out.val();
-        self.engine.ready_in.next = self.uart_tx.ready_out.val();
+        self.uart_tx.data_in.next = self.engine.reply.data.val();
+        self.uart_tx.valid_in.next = self.engine.reply.valid.val();
+        self.engine.reply.ready.next = self.uart_tx.ready_out.val();
         self.tx.next = self.uart_tx.tx.val();
-        self.bus_addr.next = self.engine.bus_addr.val();
-        self.bus_wdata.next = self.engine.bus_wdata.val();
-        self.bus_we.next = self.engine.bus_we.val();
-        self.bus_re.next = self.engine.bus_re.val();
-        self.engine.bus_rdata.next = self.bus_rdata.val();
-        self.engine.bus_status_in.next = self.bus_status_in.val();
+        HostBus::link(&mut self.bus, &mut self.engine.bus);
+        LinkEvents::link(&mut self.events, &mut self.engine.events);
         self.framing_error_out.next = self.uart_rx.framing_error_out.val();
-        self.header_crc_drop_out.next = self.engine.header_crc_drop_out.val();
-        self.payload_crc_drop_out.next = self.engine.payload_crc_drop_out.val();
-        self.timeout_drop_out.next = self.engine.timeout_drop_out.val();
-        self.replay_out.next = self.engine.replay_out.val();
-        self.executed_out.next = self.engine.executed_out.val();
         self.overrun_out.next = self.engine.overrun_out.val();
-        self.hunted_out.next = self.engine.hunted_out.val();
     }
 }
 
@@ -161,11 +122,11 @@ mod tests {
             "clock",
             "rx",
             "tx",
-            "bus_addr",
-            "bus_wdata",
-            "bus_we",
-            "bus_re",
-            "bus_rdata",
+            "bus$addr",
+            "bus$wdata",
+            "bus$we",
+            "bus$re",
+            "bus$rdata",
             "framing_error_out",
         ]
         .map(|n| m.p(n));

@@ -1,6 +1,13 @@
 //! Board tops: the blocks joined into what a board (or the simulator) runs.
 //!
-//! * [`board_core`]: `BoardCore`, the loop core, the host UART and the
-//!   register file: everything between the SERDES words and the host.
+//! * [`board_core`]: `BoardCore`, the loop core, the host links, the
+//!   command engine and the register file: everything between the SERDES
+//!   words and the host.
+//! * [`loop_core`]: `LoopCore`, the data path of one lap (line coding,
+//!   framing, FEC, loop controller) and the inference engine on its tap.
+//! * [`reg_file`]: `RegFile`, the register map of `fiberloop_spec::regs` on
+//!   the host bus.
 
 pub mod board_core;
+pub mod loop_core;
+pub mod reg_file;
