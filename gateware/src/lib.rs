@@ -26,6 +26,7 @@
 //! Line-side words after 8b/10b decoding carry `data` plus `k` (`Bits<2>`,
 //! control symbol per lane) and per-lane `code_err` / `disp_err` flags.
 
+pub mod bundles;
 pub mod fec;
 pub mod framing;
 pub mod hostif;

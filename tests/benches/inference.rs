@@ -8,8 +8,8 @@
 use fiberloop::model::Network;
 use fiberloop_gateware::infer::engine::InferenceEngine;
 use fiberloop_gateware::loopctl::controller::LATENCY;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_gateware::mac::array::{MacArray, WEIGHTS_PER_WORD};
+use fiberloop_gateware::top::loop_core::ENGINE_BATCH;
 use fiberloop_sim::fiber::FiberConfig;
 use fiberloop_sim::loop_sim::LoopSim;
 use fiberloop_spec::layout::Params;

@@ -2,9 +2,9 @@
 //! Verilator, its SERDES words sent through the fiber-spool model.
 
 use fiberloop_gateware::loopctl::controller::LATENCY;
-use fiberloop_gateware::loopctl::core::LoopCore;
 use fiberloop_gateware::model::code8b10b::Decoder;
 use fiberloop_gateware::model::{crc32, rs};
+use fiberloop_gateware::top::loop_core::LoopCore;
 use fiberloop_sim::fiber::FiberConfig;
 use fiberloop_sim::loop_sim::{LoopSim, LoopSimError};
 use fiberloop_spec::frame::CORRECTABLE_BYTES;

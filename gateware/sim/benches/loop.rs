@@ -25,8 +25,8 @@ fn main() {
     println!(
         "RS decoder latency: {} clocks; gateware in a lap: RX {} + TX {} + controller {} clocks",
         fiberloop_gateware::fec::rs_decoder::DECODER_LATENCY,
-        fiberloop_gateware::loopctl::core::RX_LATENCY,
-        fiberloop_gateware::loopctl::core::TX_LATENCY,
+        fiberloop_gateware::top::loop_core::RX_LATENCY,
+        fiberloop_gateware::top::loop_core::TX_LATENCY,
         fiberloop_gateware::loopctl::controller::LATENCY
     );
     println!();

@@ -5,7 +5,7 @@
 
 use fiberloop_gateware::infer::engine::{ParamEntry, DRAIN_CLOCKS};
 use fiberloop_gateware::infer::sequencer::LayerEntry;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
+use fiberloop_gateware::top::loop_core::ENGINE_BATCH;
 use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink};
 use fiberloop_sim::fiber::FiberConfig;
 use fiberloop_spec::layout::{LayerShape, Params, Planner, SLOT_WORDS as PAYLOAD_HALVES};

@@ -2,7 +2,7 @@
 //! (`fiberloop plan`) needs to know of the loop without the gateware crate.
 //!
 //! The gateware computes these from its blocks' latencies and checks them
-//! against the values here at compile time (`loopctl::core` and
+//! against the values here at compile time (`top::loop_core` and
 //! `loopctl::controller`), so a block whose latency changes must change
 //! them too.
 
