@@ -36,13 +36,15 @@ pub trait CycleModel {
 /// How a block's inputs go onto its ports: `pins[k]` is the value of the
 /// `k`th input port named to [`Verilated::new`].
 pub type DriveFn<I> = Box<dyn FnMut(&I, &mut [u64])>;
-/// How a block's outputs come off its ports: `pins[k]` is the value of the
-/// `k`th output port named to [`Verilated::new`].
+/// How a block's outputs come off its ports: the values of the output
+/// ports named to [`Verilated::new`], in order, each in one `u64`, or, for
+/// a port wider than 64 bits, in as many as it needs (least significant
+/// first).
 pub type ReadFn<O> = Box<dyn FnMut(&[u64]) -> O>;
 
-/// A block under Verilator as a [`CycleModel`]: ports of up to 64 bits,
-/// one clock. Wider ports and other clocks can be reached through
-/// [`Verilated::model`].
+/// A block under Verilator as a [`CycleModel`]: one clock; inputs of up to
+/// 64 bits, outputs of any width. Other ports and clocks can be reached
+/// through [`Verilated::model`].
 pub struct Verilated<I, O> {
     model: Model,
     clock: Port,
@@ -70,9 +72,10 @@ impl<I, O> Verilated<I, O> {
         let clock = model.p(clock);
         let inputs: Vec<Port> = inputs.iter().map(|n| model.p(n)).collect();
         let outputs: Vec<Port> = outputs.iter().map(|n| model.p(n)).collect();
+        let out_len = outputs.iter().map(|p| p.width().div_ceil(64).max(1)).sum();
         Self {
             in_vals: vec![0; inputs.len()],
-            out_vals: vec![0; outputs.len()],
+            out_vals: vec![0; out_len],
             model,
             clock,
             inputs,
@@ -99,8 +102,18 @@ impl<I: Debug + Clone, O: Debug + PartialEq> CycleModel for Verilated<I, O> {
             self.model.set(p, v);
         }
         self.model.eval();
-        for (v, &p) in self.out_vals.iter_mut().zip(&self.outputs) {
-            *v = self.model.get(p);
+        let mut k = 0;
+        for &p in &self.outputs {
+            if p.width() <= 64 {
+                self.out_vals[k] = self.model.get(p);
+                k += 1;
+            } else {
+                for pair in self.model.get_words(p).chunks(2) {
+                    let hi = pair.get(1).copied().unwrap_or(0) as u64;
+                    self.out_vals[k] = (hi << 32) | pair[0] as u64;
+                    k += 1;
+                }
+            }
         }
         let out = (self.read)(&self.out_vals);
         self.model.set(self.clock, 1);

@@ -259,7 +259,8 @@ impl<B: Backend> RegFileModel<B> {
             }
             SLOT_RD_SLOT => self.rd_slot = v,
             SLOT_RD_REQUEST => {
-                self.rd_valid = false;
+                // A refused request changes nothing (the last read stays
+                // valid); an accepted one is done at once here.
                 let s = self.backend.read_slot(self.rd_slot)?;
                 for (i, w) in s.payload.chunks_exact(4).enumerate() {
                     self.rd_buf[i] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
