@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn link_mux_is_synthesizable() {
+    fn link_mux_synthesizes() {
         let mut uut = LinkMux::default();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_link_mux").unwrap();
