@@ -9,7 +9,7 @@
 //! outputs come off them ([`Verilated::new`]'s two closures), and the
 //! seeded traffic:
 //!
-//! ```ignore
+//! ```text
 //! let mut hw = Verilated::new(Model::of_block(&uut)?, "clock", &["a", "b"], &["y"],
 //!     |i: &In, pins: &mut [u64]| { pins[0] = i.a as u64; pins[1] = i.b as u64 },
 //!     |pins: &[u64]| Out { y: pins[0] as u8 });
