@@ -189,7 +189,9 @@ pub fn verilog_gf_mul_function() -> String {
             p = i - 1
         );
     }
-    let terms: Vec<String> = (0..8).map(|i| format!("(ax{i} & {{8{{b[{i}]}}}})")).collect();
+    let terms: Vec<String> = (0..8)
+        .map(|i| format!("(ax{i} & {{8{{b[{i}]}}}})"))
+        .collect();
     let _ = writeln!(code, "    gf_mul = {};", terms.join(" ^ "));
     code.push_str("  end\nendfunction\n");
     code
@@ -452,7 +454,7 @@ impl Logic for GfArithmeticBench {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
 
     fn bench_model() -> Model {
         let mut uut = GfArithmeticBench::default();
@@ -500,7 +502,7 @@ mod tests {
     fn gf_leaf_blocks_are_synthesizable() {
         let mut uut = GfArithmeticBench::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_gf_bench").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_gf_bench").unwrap();
         println!(
             "GF bench (1 mul, 1 inverse, 3-term dot, 2 element-wise mul, 2 const mul): {report}"
         );

@@ -5,7 +5,7 @@
 //! 25 km with a bit error ratio of 1e-4. Prints medians and the ratio to a
 //! real board (125 M word clocks per second); asserts nothing about speed.
 //!
-//!     cargo bench -p fiberloop-gateware --bench sim_speed [-- CLOCKS [FILTER]]
+//!     cargo bench -p fiberloop-sim --bench sim_speed [-- CLOCKS [FILTER]]
 //!
 //! `CLOCKS` (default 100,000) is the length of one timed run; five runs per
 //! configuration. `FILTER` keeps the configurations whose name contains it
@@ -19,9 +19,9 @@
 //! quiet): Verilator evaluates the whole design on every clock whatever it
 //! is doing, so this is within a few per cent of a busy board.
 
-use fiberloop_gateware::sim::board_sim::{BoardConfig, BoardSim, HostLink};
-use fiberloop_gateware::sim::fiber::{FiberConfig, FiberSpool};
-use fiberloop_gateware::sim::loop_sim::LoopSim;
+use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink};
+use fiberloop_sim::fiber::{FiberConfig, FiberSpool};
+use fiberloop_sim::loop_sim::LoopSim;
 use std::time::Instant;
 
 /// Word clocks per second of the real board.
