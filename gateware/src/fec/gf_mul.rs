@@ -170,24 +170,29 @@ impl<const A: usize, const B: usize, const OUT: usize> Logic for XorNetwork<A, B
     }
 }
 
-/// Verilog text of a function `gf_mul(a, b)`: the GF(2^8) product as an
-/// AND/XOR network (64 partial products reduced modulo `0x11D`).
+/// Verilog text of a function `gf_mul(a, b)`: the GF(2^8) product as
+/// shift-and-add, `XOR_i (x^i·a masked by b[i])`, where `x^i·a` comes from
+/// `x^(i-1)·a` by a left shift and, when bit 7 falls out, an XOR with
+/// `x^8 mod p(x)`. The same AND/XOR network as the 64 partial products
+/// reduced bit by bit, but written on bytes: Verilator compiles it to a few
+/// dozen byte operations instead of one operation per partial product.
 pub fn verilog_gf_mul_function() -> String {
-    // x^m mod p(x) for m in 0..15.
-    let reduced: Vec<u8> = (0..15).map(gf256::exp).collect();
-    let mut code =
-        String::from("function [7:0] gf_mul;\n  input [7:0] a;\n  input [7:0] b;\n  begin\n");
-    for k in 0..8 {
-        let mut terms = Vec::new();
-        for i in 0..8 {
-            for j in 0..8 {
-                if reduced[i + j] >> k & 1 == 1 {
-                    terms.push(format!("(a[{i}] & b[{j}])"));
-                }
-            }
-        }
-        let _ = writeln!(code, "    gf_mul[{k}] = {};", terms.join(" ^ "));
+    // x^8 mod p(x): what a shifted-out bit 7 folds back into.
+    let fold = gf256::exp(8);
+    let mut code = String::from(
+        "function [7:0] gf_mul;\n  input [7:0] a;\n  input [7:0] b;\n  reg [7:0] ax0, ax1, ax2, ax3, ax4, ax5, ax6, ax7;\n  begin\n    ax0 = a;\n",
+    );
+    for i in 1..8 {
+        let _ = writeln!(
+            code,
+            "    ax{i} = {{ax{p}[6:0], 1'b0}} ^ ({{8{{ax{p}[7]}}}} & 8'h{fold:02x});",
+            p = i - 1
+        );
     }
+    let terms: Vec<String> = (0..8)
+        .map(|i| format!("(ax{i} & {{8{{b[{i}]}}}})"))
+        .collect();
+    let _ = writeln!(code, "    gf_mul = {};", terms.join(" ^ "));
     code.push_str("  end\nendfunction\n");
     code
 }

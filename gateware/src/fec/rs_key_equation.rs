@@ -219,7 +219,10 @@ impl Logic for RsKeyEquation {
         self.scale_lambda.scalar_in.next = self.gamma.q.val();
         self.scale_lambda.vector_in.next = self.lambda.q.val();
         self.scale_b.scalar_in.next = self.delta.q.val();
-        self.scale_b.vector_in.next = self.bpoly.q.val() << 8;
+        // `Δ·(x·B)` is formed as `x·(Δ·B)`: the shift acts on the registered
+        // product, not on the multipliers' input (a shifted 72-bit input
+        // costs Verilator a wide shift per multiplier bit it feeds).
+        self.scale_b.vector_in.next = self.bpoly.q.val();
         self.done.d.next = false;
         if self.load_in.val() {
             self.syn.d.next = self.syndromes_in.val() >> 8;
@@ -247,7 +250,7 @@ impl Logic for RsKeyEquation {
                 } else if self.phase.q.val() == self.two2.val() {
                     // Products of round r.
                     self.product_lambda.d.next = self.scale_lambda.data_out.val();
-                    self.product_b.d.next = self.scale_b.data_out.val();
+                    self.product_b.d.next = self.scale_b.data_out.val() << 8;
                     self.phase.d.next = self.three2.val();
                 } else {
                     // Update of round r.
