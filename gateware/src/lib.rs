@@ -27,6 +27,7 @@
 
 pub mod fec;
 pub mod fixtures;
+pub mod formal;
 pub mod framing;
 pub mod hostif;
 pub mod infer;
