@@ -38,6 +38,8 @@ use std::time::Instant;
 
 #[cfg(test)]
 mod async_fifo;
+#[cfg(test)]
+mod link_mux;
 
 /// How a property is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
