@@ -39,6 +39,8 @@ use std::time::Instant;
 #[cfg(test)]
 mod async_fifo;
 #[cfg(test)]
+mod frame_sync;
+#[cfg(test)]
 mod link_mux;
 
 /// How a property is checked.
