@@ -39,6 +39,8 @@ use std::time::Instant;
 #[cfg(test)]
 mod async_fifo;
 #[cfg(test)]
+mod cmd_engine;
+#[cfg(test)]
 mod frame_sync;
 #[cfg(test)]
 mod link_mux;
@@ -78,6 +80,9 @@ pub struct Proof {
     /// invariants induction needs; mutants run without them, so that what
     /// fails is the contract itself).
     pub defines: Vec<String>,
+    /// Extra yosys commands after `prep` (e.g. `cutpoint` to replace a
+    /// sub-module's outputs by free values).
+    pub script: Vec<String>,
 }
 
 /// What SymbiYosys concluded.
@@ -138,6 +143,10 @@ pub enum FormalError {
     Io(String, std::io::Error),
 }
 
+/// SymbiYosys gives up after this many seconds (status TIMEOUT, an
+/// [`FormalError::Inconclusive`]): no proof here takes a tenth of it.
+const TIMEOUT_S: u32 = 600;
+
 /// The marker rust-hdl writes at the end of the top module.
 const TOP_END: &str = "endmodule // top\n";
 
@@ -171,13 +180,14 @@ fn sby_text(p: &Proof) -> String {
     };
     let multiclock = if p.multiclock { "multiclock on\n" } else { "" };
     let defines: String = p.defines.iter().map(|d| format!(" -D{d}")).collect();
+    let script: String = p.script.iter().map(|c| format!("{c}\n")).collect();
     format!(
-        "[options]\nmode {mode}\ndepth {depth}\n{multiclock}\n\
+        "[options]\nmode {mode}\ndepth {depth}\ntimeout {TIMEOUT_S}\n{multiclock}\n\
          [engines]\nsmtbmc yices\n\n\
          [script]\n\
          read_verilog -sv -formal{defines} props.sv\n\
          read_verilog -sv -formal design.v\n\
-         prep -top top\n\n\
+         prep -top top\n{script}\n\
          [files]\ndesign.v\nprops.sv\n"
     )
 }

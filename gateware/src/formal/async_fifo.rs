@@ -64,6 +64,7 @@ fn proof(name: &str, design: String, mode: Mode, helpers: bool) -> Proof {
         } else {
             vec![]
         },
+        script: vec![],
     }
 }
 
