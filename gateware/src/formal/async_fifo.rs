@@ -6,8 +6,10 @@
 //! that byte sits in through a read-only tap added to the RAM module (the
 //! only change to the generated text besides the property instance).
 
-use super::{assert_proved, assert_refuted, bind_into_top, mutate, Mode, Proof};
 use crate::hostif::async_fifo::AsyncFifo;
+use fiberloop_harness::formal::{
+    assert_proved, assert_refuted, bind_into_top, mutate, Mode, Proof,
+};
 use rust_hdl::prelude::*;
 
 const PROPS: &str = include_str!("async_fifo.sv");

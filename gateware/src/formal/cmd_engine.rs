@@ -11,8 +11,8 @@
 //! its bus write, the start of its reply) or two header-only requests
 //! back to back with their replies.
 
-use super::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use crate::hostif::cmd_engine::CmdEngine;
+use fiberloop_harness::formal::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use rust_hdl::prelude::*;
 
 const PROPS: &str = include_str!("cmd_engine.sv");
@@ -20,8 +20,8 @@ const PROPS: &str = include_str!("cmd_engine.sv");
 const BIND: &str = "\
     cmd_engine_props props(
         .clock(clock), .data_in(data_in), .valid_in(valid_in),
-        .data_out(data_out), .valid_out(valid_out), .ready_in(ready_in),
-        .bus_addr(bus_addr), .bus_we(bus_we),
+        .data_out(reply$data), .valid_out(reply$valid), .ready_in(reply$ready),
+        .bus_addr(bus$addr), .bus_we(bus$we),
         .ex_state(ex_state$q), .pending(pending$q),
         .rx_unit(rx_step$state_out)
     );";

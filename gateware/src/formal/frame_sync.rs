@@ -6,8 +6,8 @@
 //! the block's, so a short induction closes although a frame is 128 clocks
 //! long.
 
-use super::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use crate::framing::frame_sync::FrameSync;
+use fiberloop_harness::formal::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use rust_hdl::prelude::*;
 
 const PROPS: &str = include_str!("frame_sync.sv");

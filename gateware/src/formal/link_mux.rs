@@ -4,8 +4,8 @@
 //! Mode: k-induction, k = 1: the block's only state is its owner bit, and
 //! the helper ties it to the shadow's frame link.
 
-use super::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use crate::hostif::link_mux::LinkMux;
+use fiberloop_harness::formal::{assert_proved, assert_refuted, mutate, Mode, Proof};
 use rust_hdl::prelude::*;
 
 const PROPS: &str = include_str!("link_mux.sv");
@@ -18,7 +18,7 @@ const BIND: &str = "\
         .b_data_in(b_data_in), .b_valid_in(b_valid_in), .b_ready_out(b_ready_out),
         .b_tx_valid_out(b_tx_valid_out), .b_tx_ready_in(b_tx_ready_in),
         .data_out(data_out), .valid_out(valid_out), .idle_in(idle_in),
-        .rep_valid_in(rep_valid_in), .rep_ready_out(rep_ready_out),
+        .rep_valid_in(rep$valid), .rep_ready_out(rep$ready),
         .lost_out(lost_out), .owner(owner$q)
     );";
 
@@ -47,12 +47,7 @@ fn proof(name: &str, design: String, mode: Mode, helpers: bool) -> Proof {
 
 #[test]
 fn link_mux_proof() {
-    assert_proved(&proof(
-        "link_mux",
-        design(),
-        Mode::Prove { depth: 1 },
-        true,
-    ));
+    assert_proved(&proof("link_mux", design(), Mode::Prove { depth: 1 }, true));
 }
 
 fn mutant(name: &str, from: &str, to: &str) {

@@ -131,7 +131,7 @@ impl DecoderRef {
 mod tests {
     use super::*;
     use crate::model::code8b10b::{self, parse_code, CONTROL_CODES};
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::HashSet;
@@ -355,7 +355,7 @@ mod tests {
     fn decoder_is_synthesizable() {
         let mut uut = Decoder8b10b::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_decoder8b10b").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_decoder8b10b").unwrap();
         println!("Decoder8b10b: {report}");
         assert_eq!(report.ffs(), 23);
         assert!(report.luts() < 400, "{report}");
