@@ -142,6 +142,10 @@ const TIMEOUT_S: u32 = 600;
 const TOP_END: &str = "endmodule // top\n";
 
 /// `design` with `bind` inserted as the last statement of module `top`.
+///
+/// Every signal the bind connects by name (`.port(name)`) must be declared
+/// in the design or in the bind itself: Verilog would otherwise make it an
+/// implicit 1-bit wire, and the properties would watch nothing.
 pub fn bind_into_top(design: &str, bind: &str) -> Result<String, String> {
     let n = design.matches(TOP_END).count();
     if n != 1 {
@@ -150,7 +154,48 @@ pub fn bind_into_top(design: &str, bind: &str) -> Result<String, String> {
             TOP_END.trim_end()
         ));
     }
+    let undeclared: Vec<&str> = bound_names(bind)
+        .into_iter()
+        .filter(|name| {
+            let decl = format!(" {name};");
+            !design.contains(&decl) && !bind.contains(&decl)
+        })
+        .collect();
+    if !undeclared.is_empty() {
+        return Err(format!(
+            "the bind connects signals the design does not declare: {}",
+            undeclared.join(", ")
+        ));
+    }
     Ok(design.replacen(TOP_END, &format!("{bind}\n{TOP_END}"), 1))
+}
+
+/// The plain identifiers connected in `.port(identifier)` in `bind`.
+fn bound_names(bind: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = bind;
+    while let Some(i) = rest.find('.') {
+        rest = &rest[i + 1..];
+        let Some(open) = rest.find('(') else { break };
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        let inner = rest[open + 1..open + close].trim();
+        let plain = !inner.is_empty()
+            && !inner.starts_with(|c: char| c.is_ascii_digit())
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        if plain
+            && rest[..open]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            out.push(inner);
+        }
+        rest = &rest[open + close..];
+    }
+    out
 }
 
 /// `design` with `from` replaced by `to`, which must occur exactly once:
@@ -303,5 +348,71 @@ pub fn assert_refuted(p: &Proof) -> ProofRun {
             "mutant '{}' PASSED its proof: the properties do not catch this bug\n{}",
             p.name, r.tail
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DESIGN: &str =
+        "module top(a, b$x);\n    input wire a;\n    output reg b$x;\nendmodule // top\n";
+
+    #[test]
+    fn bind_goes_before_the_end_of_top() {
+        let d = bind_into_top(DESIGN, "    p props(.a(a), .x(b$x));").unwrap();
+        assert!(d.ends_with("    p props(.a(a), .x(b$x));\nendmodule // top\n"));
+    }
+
+    #[test]
+    fn bind_of_an_undeclared_signal_is_refused() {
+        let e = bind_into_top(DESIGN, "    p props(.a(a), .x(b_x), .y(y$q));").unwrap_err();
+        assert!(e.contains("b_x, y$q"), "{e}");
+    }
+
+    #[test]
+    fn bind_may_declare_its_own_wires_and_use_parameters() {
+        let bind = "    wire [3:0] tap;\n    p #(.T(5)) props(.a(a), .t(tap));";
+        assert!(bind_into_top(DESIGN, bind).is_ok());
+    }
+
+    #[test]
+    fn bind_needs_exactly_one_top() {
+        assert!(bind_into_top("module x();\nendmodule\n", "").is_err());
+    }
+
+    #[test]
+    fn mutation_replaces_the_one_occurrence() {
+        assert_eq!(mutate("a = b;", "b", "c"), "a = c;");
+    }
+
+    #[test]
+    #[should_panic(expected = "occurs 2 times")]
+    fn mutation_target_must_be_unique() {
+        mutate("b = b;", "b", "c");
+    }
+
+    #[test]
+    fn sby_file_states_mode_depth_and_script() {
+        let p = Proof {
+            name: "x".into(),
+            design: String::new(),
+            props: String::new(),
+            bind: String::new(),
+            mode: Mode::Prove { depth: 3 },
+            multiclock: true,
+            defines: vec!["HELPERS".into()],
+            script: vec!["cutpoint top$u".into()],
+        };
+        let t = sby_text(&p);
+        for want in [
+            "mode prove\n",
+            "depth 3\n",
+            "multiclock on\n",
+            "-DHELPERS props.sv",
+            "prep -top top\ncutpoint top$u\n",
+        ] {
+            assert!(t.contains(want), "{want:?} missing in\n{t}");
+        }
     }
 }
