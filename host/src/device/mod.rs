@@ -343,20 +343,30 @@ impl std::str::FromStr for DeviceSpec {
 impl fmt::Display for DeviceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeviceSpec::Sim(o) => write!(
-                f,
-                "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={},link={}",
-                o.fiber_km,
-                o.ber,
-                o.burst_len,
-                o.burst_rate,
-                o.seed,
-                o.baud,
-                match o.link {
-                    SimLink::Usb => "usb",
-                    SimLink::Uart => "uart",
+            // Every option, so that the string parses back to the same
+            // device (the link only on the gateware board, where it may be
+            // given).
+            DeviceSpec::Sim(o) => {
+                write!(
+                    f,
+                    "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={},cut_ms={}",
+                    o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed, o.baud, o.cut_ms
+                )?;
+                match o.board {
+                    SimBoard::Gateware => {
+                        let link = match o.link {
+                            SimLink::Usb => "usb",
+                            SimLink::Uart => "uart",
+                        };
+                        write!(f, ",board=gateware,link={link}")?;
+                    }
+                    SimBoard::Model => write!(f, ",board=model")?,
                 }
-            ),
+                if let Some(at) = o.cut_at_ms {
+                    write!(f, ",cut_at_ms={at}")?;
+                }
+                Ok(())
+            }
             DeviceSpec::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
             DeviceSpec::Tcp { addr } => write!(f, "tcp:{addr}"),
             DeviceSpec::Usb { serial: None } => write!(f, "usb"),
@@ -515,6 +525,22 @@ mod tests {
         );
         let round = p("sim:fiber_km=2,seed=3").unwrap();
         assert_eq!(p(&round.to_string()), Ok(round));
+    }
+
+    /// Found by the `device_spec` fuzz target: the printed form of a
+    /// simulator dropped the cut and the board, so it named another device.
+    #[test]
+    fn every_sim_option_survives_printing() {
+        for s in [
+            "sim:cut_at_ms=101526",
+            "sim:cut_at_ms=2.5,cut_ms=0.25,link=uart",
+            "sim:board=model,fiber_km=3",
+            "sim:ber=0.001,burst_len=7,burst_rate=2,baud=9600,seed=5",
+        ] {
+            let spec: DeviceSpec = s.parse().unwrap();
+            let printed = spec.to_string();
+            assert_eq!(printed.parse::<DeviceSpec>(), Ok(spec), "{s} -> {printed}");
+        }
     }
 
     #[test]
