@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
         let ev = p.push(b, now);
         if let Some(Event::Frame(h)) = ev {
             let n = frame_len(dir, &h);
-            assert!(sent.len() >= n, "frame of {n} bytes after {} bytes", sent.len());
+            assert!(
+                sent.len() >= n,
+                "frame of {n} bytes after {} bytes",
+                sent.len()
+            );
             let mut buf = vec![0u8; n];
             let got = encode(dir, &h, p.payload(), &mut buf).expect("reported frame encodes");
             assert_eq!(got, n);
