@@ -73,8 +73,8 @@ pub fn read_int8_matrix(path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError
 /// errors.
 pub fn int8_matrix_from_npy(bytes: &[u8], path: &Path) -> Result<Int8Matrix, ModelError> {
     let pb = || path.to_path_buf();
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
     let dtype = npy.dtype();
     let ok = matches!(&dtype, npyz::DType::Plain(t) if t.to_string() == "|i1");
     if !ok {
