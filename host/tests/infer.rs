@@ -13,9 +13,9 @@ use fiberloop::device::serial::SerialTransport;
 use fiberloop::device::SimOptions;
 use fiberloop::model::{read_int8_matrix, write_int8_matrix, Int8Matrix, Network};
 use fiberloop_spec::regs;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn fiberloop() -> Command {
@@ -330,37 +330,8 @@ fn in_process_board_verifies_mnist_over_its_usb_port() {
     eprintln!("mnist over usb: {:?}", t0.elapsed());
 }
 
-/// A `fiberloop sim serve` child, killed when dropped.
-struct Server {
-    child: Child,
-    at: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = fiberloop()
-            .args(["sim", "serve"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let at = line.trim().to_string();
-        assert!(!at.is_empty(), "server printed nothing");
-        Server { child, at }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

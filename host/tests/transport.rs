@@ -12,42 +12,10 @@ use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::{self, cmd, Direction, Event, Header, Parser};
 use fiberloop_spec::regs;
 use proptest::prelude::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A `fiberloop sim serve` child, killed when dropped.
-struct Server {
-    child: Child,
-    /// What it printed first: the pty path or the TCP address.
-    at: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fiberloop"))
-            .args(["sim", "serve"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let at = line.trim().to_string();
-        assert!(!at.is_empty(), "server printed nothing");
-        Server { child, at }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 fn pattern(n: usize, seed: u32) -> Vec<u32> {
     (0..n as u32)

@@ -5,6 +5,9 @@
 //!   or an environment override per tool);
 //! * [`verilator`]: builds a rust-hdl block with Verilator into a shared
 //!   library (cached by a hash of its Verilog) and drives its ports from Rust;
+//! * [`lockstep`]: the one lockstep bench: a block's cycle model and the
+//!   block under Verilator as [`lockstep::CycleModel`]s, compared clock by
+//!   clock;
 //! * [`synth`]: runs yosys `synth_ecp5` on a block and reads its cell counts;
 //! * [`formal`]: runs SymbiYosys (k-induction or bounded) on a block's
 //!   Verilog with a property module bound into it;
@@ -19,6 +22,7 @@
 
 pub mod formal;
 pub mod ft2232h;
+pub mod lockstep;
 pub mod selftest;
 pub mod synth;
 pub mod tools;

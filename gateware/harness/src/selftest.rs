@@ -124,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn harness_fixture_is_synthesizable() {
+    fn harness_fixture_synthesizes() {
         let mut uut = HarnessFixture::default();
         uut.connect_all();
         let report = crate::synth::synth_block(&uut, "harness_fixture").unwrap();

@@ -494,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn gf_leaf_blocks_are_synthesizable() {
+    fn gf_leaf_blocks_synthesize() {
         let mut uut = GfArithmeticBench::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_gf_bench").unwrap();

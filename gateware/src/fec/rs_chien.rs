@@ -465,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    fn rs_chien_forney_is_synthesizable() {
+    fn rs_chien_forney_synthesizes() {
         let mut uut = RsChienForney::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_chien").unwrap();

@@ -562,7 +562,7 @@ mod tests {
     }
 
     #[test]
-    fn rs_decoder_is_synthesizable() {
+    fn rs_decoder_synthesizes() {
         let mut uut = RsDecoder::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_decoder").unwrap();

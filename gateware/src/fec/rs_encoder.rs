@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn rs_encoder_is_synthesizable() {
+    fn rs_encoder_synthesizes() {
         let mut uut = RsEncoder::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_encoder").unwrap();

@@ -437,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn rs_key_equation_is_synthesizable() {
+    fn rs_key_equation_synthesizes() {
         let mut uut = RsKeyEquation::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_key_equation").unwrap();

@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn rs_syndrome_is_synthesizable() {
+    fn rs_syndrome_synthesizes() {
         let mut uut = RsSyndrome::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_syndrome").unwrap();

@@ -576,7 +576,7 @@ mod tests {
     }
 
     #[test]
-    fn frame_crc_is_synthesizable() {
+    fn frame_crc_synthesizes() {
         let mut uut = FrameCrc::default();
         uut.connect_all();
         check_all(&uut).unwrap();

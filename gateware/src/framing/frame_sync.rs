@@ -1400,7 +1400,7 @@ mod tests {
     }
 
     #[test]
-    fn frame_sync_is_synthesizable() {
+    fn frame_sync_synthesizes() {
         let mut uut = FrameSync::default();
         uut.connect_all();
         check_all(&uut).unwrap();

@@ -235,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn frame_tx_is_synthesizable() {
+    fn frame_tx_synthesizes() {
         let mut uut = FrameTx::default();
         uut.connect_all();
         check_all(&uut).unwrap();

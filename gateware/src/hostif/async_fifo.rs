@@ -992,7 +992,7 @@ mod tests {
     }
 
     #[test]
-    fn async_fifo_is_synthesizable() {
+    fn async_fifo_synthesizes() {
         let mut uut = AsyncFifo::new();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_async_fifo").unwrap();

@@ -1533,7 +1533,7 @@ mod tests {
     }
 
     #[test]
-    fn cmd_engine_is_synthesizable() {
+    fn cmd_engine_synthesizes() {
         let mut uut = CmdEngine::new(1_250_000);
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_cmd_engine").unwrap();

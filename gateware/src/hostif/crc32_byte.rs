@@ -100,7 +100,7 @@ mod tests {
     }
 
     #[test]
-    fn crc32_byte_is_synthesizable() {
+    fn crc32_byte_synthesizes() {
         let mut uut = Crc32Byte::default();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_crc32_byte").unwrap();

@@ -1070,7 +1070,7 @@ mod tests {
     }
 
     #[test]
-    fn ft245_phy_is_synthesizable() {
+    fn ft245_phy_synthesizes() {
         let mut uut = Ft245Phy::new();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_ft245_phy").unwrap();

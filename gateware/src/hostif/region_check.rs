@@ -93,7 +93,7 @@ mod tests {
     }
 
     #[test]
-    fn region_check_is_synthesizable() {
+    fn region_check_synthesizes() {
         let mut uut = RegionCheck::default();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_region_check").unwrap();

@@ -597,7 +597,7 @@ mod tests {
     }
 
     #[test]
-    fn uart_is_synthesizable() {
+    fn uart_synthesizes() {
         let mut rx = UartRx::new(42);
         rx.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&rx, "uart_rx").unwrap();

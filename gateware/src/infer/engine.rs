@@ -642,7 +642,7 @@ mod tests {
     }
 
     #[test]
-    fn inference_engine_is_synthesizable() {
+    fn inference_engine_synthesizes() {
         let mut uut = InferenceEngine::<BATCH>::default();
         uut.connect_all();
         let r = fiberloop_harness::synth::synth_block(&uut, "inference_engine").unwrap();

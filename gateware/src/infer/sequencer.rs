@@ -749,7 +749,7 @@ mod tests {
     }
 
     #[test]
-    fn layer_sequencer_is_synthesizable() {
+    fn layer_sequencer_synthesizes() {
         let mut uut = LayerSequencer::default();
         uut.connect_all();
         let r = fiberloop_harness::synth::synth_block(&uut, "layer_sequencer").unwrap();

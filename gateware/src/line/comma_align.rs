@@ -808,7 +808,7 @@ mod tests {
     }
 
     #[test]
-    fn comma_aligner_is_synthesizable() {
+    fn comma_aligner_synthesizes() {
         let mut uut = CommaAligner::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_comma_aligner").unwrap();

@@ -277,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn decode_symbol_is_synthesizable() {
+    fn decode_symbol_synthesizes() {
         let mut uut = DecodeSymbol::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_decode_symbol").unwrap();

@@ -352,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn decoder_is_synthesizable() {
+    fn decoder_synthesizes() {
         let mut uut = Decoder8b10b::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_decoder8b10b").unwrap();

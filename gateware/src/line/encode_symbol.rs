@@ -260,7 +260,7 @@ mod tests {
     }
 
     #[test]
-    fn encode_symbol_is_synthesizable() {
+    fn encode_symbol_synthesizes() {
         let mut uut = EncodeSymbol::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_encode_symbol").unwrap();

@@ -351,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn encoder_is_synthesizable() {
+    fn encoder_synthesizes() {
         let mut uut = Encoder8b10b::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_encoder8b10b").unwrap();

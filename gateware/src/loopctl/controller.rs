@@ -1373,7 +1373,7 @@ mod tests {
     }
 
     #[test]
-    fn loop_controller_is_synthesizable() {
+    fn loop_controller_synthesizes() {
         let mut uut = LoopController::default();
         uut.connect_all();
         let r = fiberloop_harness::synth::synth_block(&uut, "loop_controller").unwrap();

@@ -283,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn activation_buffer_is_synthesizable() {
+    fn activation_buffer_synthesizes() {
         let mut uut = ActivationBuffer::<8>::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "mac_activations_b8").unwrap();

@@ -1182,7 +1182,7 @@ mod tests {
     }
 
     #[test]
-    fn mac_array_is_synthesizable() {
+    fn mac_array_synthesizes() {
         let mut uut = MacArray::<8>::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "mac_array_b8").unwrap();

@@ -632,7 +632,7 @@ mod tests {
     }
 
     #[test]
-    fn requantiser_is_synthesizable() {
+    fn requantiser_synthesizes() {
         let mut uut = Requantiser::default();
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "mac_requantiser").unwrap();

@@ -187,7 +187,16 @@ impl Logic for LoopCore {
         // ---- inference on the tap ----
         self.engine.clock.next = self.clock.val();
         self.engine.reset.next = self.reset.val();
-        TapOut::join(&mut self.ctrl.tap, &mut self.engine.tap);
+        // The engine reads the tap from this block's own `tap` output: a
+        // child port linked to a parent port has no wire of its own in
+        // rust-hdl's Verilog, so a join from `ctrl.tap` would name a signal
+        // that does not exist (Verilator refuses it; yosys would make
+        // 1-bit implicit nets of it).
+        self.engine.tap.data.next = self.tap.data.val();
+        self.engine.tap.valid.next = self.tap.valid.val();
+        self.engine.tap.start.next = self.tap.start.val();
+        self.engine.tap.slot.next = self.tap.slot.val();
+        self.engine.tap.bad.next = self.tap.bad.val();
         EnginePort::link(&mut self.eng, &mut self.engine.host);
         // ---- transmit ----
         self.crc_insert.clock.next = self.clock.val();

@@ -210,10 +210,7 @@ impl Backend for RamBackend {
                 }
                 Ok(())
             }
-            regs::ctrl::IDLE => {
-                self.running = false;
-                Ok(())
-            }
+            regs::ctrl::RUN if self.running => Ok(()),
             c => Err(Refusal::new(
                 status::BAD_VALUE,
                 format!("loop command {c} not supported"),

@@ -109,7 +109,10 @@ const WIDENED: usize = 9;
 /// * 64-bit loop counters: `CLOCKS` and `TAP_WORDS` count here in 64 bits;
 ///   the core's 32-bit event counters are widened by counting the wraps of
 ///   their bit 31 (a counter that a fill resets from above 2^31 would count
-///   one false wrap); `DELAY_CLOCKS` and `IN_FLIGHT` are values. Reading a
+///   one false wrap), and read as they were in the clock before the strobe
+///   (the low word registered with the wraps counted up to it, so a read in
+///   the clock of a wrap is not off by 2^32); `DELAY_CLOCKS` and
+///   `IN_FLIGHT` are values. Reading a
 ///   low word latches that counter's high word (one latch per counter),
 ///   which a read of the high word returns.
 /// * Slot write: a buffer word goes into the core's half-word buffer in the
@@ -205,7 +208,9 @@ pub struct RegFile {
     clocks64: DFF<Bits<64>>,
     tap64: DFF<Bits<64>>,
     ext: [DFF<Bits<32>>; WIDENED],
-    msb: [DFF<Bit>; WIDENED],
+    /// The core's 32-bit counters as they were in the clock before (the
+    /// value read with `ext`, which has counted their wraps up to then).
+    low_q: [DFF<Bits<32>>; WIDENED],
     src32: [Signal<Local, Bits<32>>; WIDENED],
     link: [DFF<Bits<32>>; 8],
     // Engine registers.
@@ -296,7 +301,7 @@ impl Default for RegFile {
             clocks64: Default::default(),
             tap64: Default::default(),
             ext: Default::default(),
-            msb: Default::default(),
+            low_q: Default::default(),
             src32: Default::default(),
             link: Default::default(),
             n_layers: Default::default(),
@@ -363,8 +368,8 @@ impl Logic for RegFile {
         for i in 0..9 {
             self.ext[i].clock.next = self.clock.val();
             self.ext[i].d.next = self.ext[i].q.val();
-            self.msb[i].clock.next = self.clock.val();
-            self.msb[i].d.next = self.msb[i].q.val();
+            self.low_q[i].clock.next = self.clock.val();
+            self.low_q[i].d.next = self.low_q[i].q.val();
         }
         for i in 0..8 {
             self.link[i].clock.next = self.clock.val();
@@ -449,36 +454,36 @@ impl Logic for RegFile {
         self.src32[7].next = self.line.sof_repairs.val();
         self.src32[8].next = self.line.sof_drops.val();
         for i in 0..9 {
-            self.msb[i].d.next = self.src32[i].val().get_bit(31);
-            if self.msb[i].q.val() & !self.src32[i].val().get_bit(31) {
+            self.low_q[i].d.next = self.src32[i].val();
+            if self.low_q[i].q.val().get_bit(31) & !self.src32[i].val().get_bit(31) {
                 self.ext[i].d.next = self.ext[i].q.val() + 1;
             }
         }
         self.cval.next = 0.into();
         if self.cidx.val() == 0 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[0].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[0].val());
+                | bit_cast::<64, 32>(self.low_q[0].q.val());
         } else if self.cidx.val() == 1 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[1].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[1].val());
+                | bit_cast::<64, 32>(self.low_q[1].q.val());
         } else if self.cidx.val() == 2 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[2].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[2].val());
+                | bit_cast::<64, 32>(self.low_q[2].q.val());
         } else if self.cidx.val() == 3 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[3].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[3].val());
+                | bit_cast::<64, 32>(self.low_q[3].q.val());
         } else if self.cidx.val() == 4 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[4].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[4].val());
+                | bit_cast::<64, 32>(self.low_q[4].q.val());
         } else if self.cidx.val() == 5 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[5].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[5].val());
+                | bit_cast::<64, 32>(self.low_q[5].q.val());
         } else if self.cidx.val() == 6 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[6].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[6].val());
+                | bit_cast::<64, 32>(self.low_q[6].q.val());
         } else if self.cidx.val() == 7 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[7].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[7].val());
+                | bit_cast::<64, 32>(self.low_q[7].q.val());
         } else if self.cidx.val() == 8 {
             self.cval.next = bit_cast::<64, 32>(self.counters.delay.val());
         } else if self.cidx.val() == 9 {
@@ -489,7 +494,7 @@ impl Logic for RegFile {
             self.cval.next = self.tap64.q.val();
         } else if self.cidx.val() == 12 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[8].q.val()) << 32)
-                | bit_cast::<64, 32>(self.src32[8].val());
+                | bit_cast::<64, 32>(self.low_q[8].q.val());
         }
         self.hi_latch.write_data.next = self.cval.val().get_bits::<32>(32);
         // Link counters, from the command engine's strobes.
@@ -876,7 +881,7 @@ impl Logic for RegFile {
             self.start_q.d.next = 0.into();
             for i in 0..9 {
                 self.ext[i].d.next = 0.into();
-                self.msb[i].d.next = false;
+                self.low_q[i].d.next = 0.into();
             }
             for i in 0..8 {
                 self.link[i].d.next = 0.into();
@@ -888,6 +893,619 @@ impl Logic for RegFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostif::cmd_engine::{BusModel, EventCounts, Refusal};
+    use crate::top::reg_file_model::{Backend, RegFileModel, SlotData};
+    use fiberloop_harness::lockstep::{self, CycleModel, Verilated};
+    use fiberloop_harness::verilator::Model;
+    use fiberloop_spec::engine::{LayerEntry, ParamEntry};
+    use fiberloop_spec::frame::PAYLOAD_BYTES;
+    use fiberloop_spec::regs::{status_bits, COUNTER_COUNT};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Clocks the bench's loop controller keeps a slot write or read
+    /// pending after its arm strobe.
+    const PENDING: u32 = 6;
+
+    /// What the loop core and the command engine show the register file
+    /// in one clock: the same to the block and to its model.
+    #[derive(Clone, Debug, Default)]
+    struct Side {
+        /// The controller's mode (`LoopController::mode_out`).
+        mode: u8,
+        no_loop: bool,
+        loop_lost: bool,
+        delay: u32,
+        slots: u16,
+        /// The widened loop and line counters, as 64-bit true values (the
+        /// block sees their low 32 bits).
+        cnt: [u64; WIDENED],
+        tap: bool,
+        /// executed, header CRC, payload CRC, timeout, replay, error reply.
+        ev: [bool; 6],
+        hunted: u8,
+        busy: bool,
+        done: bool,
+        bad: bool,
+        overrun: bool,
+    }
+
+    #[derive(Clone, Debug, Default)]
+    struct RegIn {
+        reset: bool,
+        /// (write, word address, data).
+        access: Option<(bool, u32, u32)>,
+        side: Side,
+    }
+
+    /// The bus answer in a clock.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    struct Answer {
+        status: u8,
+        rdata: u32,
+    }
+
+    /// What the register file did to the loop and the engine.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Effect {
+        Fill(u32),
+        SlotWrite(u16, Vec<u16>),
+        SlotRead(u16),
+        Table(u8, u64),
+        Layers(u8),
+        Param(u16, u128),
+        Input(u8, u16, u8),
+        Start,
+    }
+
+    /// The bench's slot contents: half-word `i` of `slot`, its flags, lap.
+    fn half(slot: u16, i: usize) -> u16 {
+        slot.wrapping_mul(0x9E37) ^ (i as u16).wrapping_mul(0x79B9) ^ 0x5A5A
+    }
+    fn slot_flags(slot: u16) -> u8 {
+        (slot as u8).wrapping_mul(37) | 1
+    }
+    fn slot_lap(slot: u16) -> u32 {
+        0x0100_0000 + 977 * slot as u32
+    }
+    /// The engine's output pair at (row, word).
+    fn out_pair(row: u64, word: u64) -> u16 {
+        (row * 7919 + word * 31 + 5) as u16
+    }
+
+    // ---- the model's side ----
+
+    /// The world both sides see, for the model's backend.
+    #[derive(Default)]
+    struct World {
+        side: Side,
+        /// The widened counters of the clock before (what the block reads).
+        prev_cnt: [u64; WIDENED],
+        clocks: u64,
+        taps: u64,
+        n_layers: u32,
+        effects: Vec<Effect>,
+    }
+
+    struct PinBackend(Rc<RefCell<World>>);
+
+    impl PinBackend {
+        fn check(&self, slot: u32) -> Result<(), Refusal> {
+            let w = self.0.borrow();
+            if w.side.mode != MODE_RUN as u8 {
+                Err(Refusal::new(status::FAULT, "not running"))
+            } else if slot >= w.side.slots as u32 {
+                Err(Refusal::new(status::BAD_VALUE, "no such slot"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl Backend for PinBackend {
+        fn counters(&mut self) -> [u64; COUNTER_COUNT as usize] {
+            let w = self.0.borrow();
+            let c = &w.prev_cnt;
+            [
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                c[4],
+                c[5],
+                c[6],
+                c[7],
+                w.side.delay as u64,
+                w.side.slots as u64,
+                w.clocks,
+                w.taps,
+                c[8],
+            ]
+        }
+        fn loop_status(&mut self) -> u32 {
+            let s = &self.0.borrow().side;
+            let mode = match s.mode {
+                1 | 2 => status_bits::MODE_MEASURING,
+                3 => status_bits::MODE_FILLING,
+                4 => status_bits::MODE_RUNNING,
+                _ => status_bits::MODE_IDLE,
+            };
+            mode | ((s.no_loop as u32) << 4) | ((s.loop_lost as u32) << 8)
+        }
+        fn control(&mut self, command: u32, fill_timeout: u32) -> Result<(), Refusal> {
+            if command == regs::ctrl::FILL {
+                self.0.borrow_mut().effects.push(Effect::Fill(fill_timeout));
+            }
+            Ok(())
+        }
+        fn write_slot(&mut self, slot: u32, payload: &[u8; PAYLOAD_BYTES]) -> Result<(), Refusal> {
+            self.check(slot)?;
+            let halves = payload
+                .chunks_exact(2)
+                .map(|h| u16::from_le_bytes([h[0], h[1]]))
+                .collect();
+            let e = Effect::SlotWrite(slot as u16, halves);
+            self.0.borrow_mut().effects.push(e);
+            Ok(())
+        }
+        fn read_slot(&mut self, slot: u32) -> Result<SlotData, Refusal> {
+            self.check(slot)?;
+            let s = slot as u16;
+            self.0.borrow_mut().effects.push(Effect::SlotRead(s));
+            let mut payload = [0u8; PAYLOAD_BYTES];
+            for (i, h) in payload.chunks_exact_mut(2).enumerate() {
+                h.copy_from_slice(&half(s, i).to_le_bytes());
+            }
+            Ok(SlotData {
+                flags: slot_flags(s),
+                lap: slot_lap(s),
+                payload,
+            })
+        }
+        fn advance(&mut self, _clocks: u64) {}
+        fn eng_batch(&mut self) -> u32 {
+            ENGINE_BATCH as u32
+        }
+        fn eng_write_table(&mut self, layer: u32, entry: LayerEntry) {
+            let e = Effect::Table(layer as u8, entry.pack());
+            self.0.borrow_mut().effects.push(e);
+        }
+        fn eng_set_layers(&mut self, n: u32) {
+            let mut w = self.0.borrow_mut();
+            if n != w.n_layers {
+                w.n_layers = n;
+                w.effects.push(Effect::Layers(n as u8));
+            }
+        }
+        fn eng_write_param(&mut self, index: u32, p: &ParamEntry) {
+            let e = Effect::Param(index as u16, p.pack());
+            self.0.borrow_mut().effects.push(e);
+        }
+        fn eng_write_input(&mut self, row: u32, word: u32, pair: u16) {
+            let mut w = self.0.borrow_mut();
+            let i = 2 * word as u16;
+            w.effects.push(Effect::Input(row as u8, i, pair as u8));
+            w.effects
+                .push(Effect::Input(row as u8, i + 1, (pair >> 8) as u8));
+        }
+        fn eng_start(&mut self) {
+            self.0.borrow_mut().effects.push(Effect::Start);
+        }
+        fn eng_status(&mut self) -> u32 {
+            let s = &self.0.borrow().side;
+            (s.busy as u32)
+                | (((s.done && !s.busy) as u32) << 1)
+                | ((s.bad as u32) << 2)
+                | ((s.overrun as u32) << 3)
+        }
+        fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
+            out_pair(row as u64, word as u64)
+        }
+    }
+
+    /// [`RegFileModel`] clock by clock: an access's answer in the next
+    /// clock, the link counters from the strobes of the clocks before.
+    struct Clocked {
+        regs: RegFileModel<PinBackend>,
+        world: Rc<RefCell<World>>,
+        counts: EventCounts,
+        answer: Answer,
+    }
+
+    impl CycleModel for Clocked {
+        type In = RegIn;
+        type Out = Answer;
+        fn step(&mut self, i: &RegIn) -> Answer {
+            let out = std::mem::take(&mut self.answer);
+            if i.reset {
+                return out;
+            }
+            {
+                let mut w = self.world.borrow_mut();
+                w.prev_cnt = w.side.cnt;
+                w.side = i.side.clone();
+            }
+            self.regs.events(&self.counts);
+            if let Some((write, addr, v)) = i.access {
+                let r = self.regs.access(addr, write.then_some(v));
+                self.answer = match r {
+                    Ok(d) => Answer {
+                        status: status::OK,
+                        rdata: if write { 0 } else { d },
+                    },
+                    Err(e) => Answer {
+                        status: e.status,
+                        rdata: 0,
+                    },
+                };
+            }
+            let s = &i.side;
+            let c = &mut self.counts;
+            c.executed += s.ev[0] as u64;
+            c.header_crc += s.ev[1] as u64;
+            c.payload_crc += s.ev[2] as u64;
+            c.timeouts += s.ev[3] as u64;
+            c.replays += s.ev[4] as u64;
+            c.error_replies += s.ev[5] as u64;
+            c.hunted += s.hunted as u64;
+            let mut w = self.world.borrow_mut();
+            w.clocks += 1;
+            w.taps += s.tap as u64;
+            out
+        }
+    }
+
+    // ---- the hardware's side ----
+
+    /// The bench's loop controller and inference engine at the block's
+    /// pins: slot operations pending for [`PENDING`] clocks, buffers read
+    /// one clock after their address, every strobe logged as an effect.
+    #[derive(Default)]
+    struct Pins {
+        wr_pending: u32,
+        rd_pending: u32,
+        rd_slot: u16,
+        rd_addr: u64,
+        out_addr: (u64, u64),
+        buf: Vec<u16>,
+        n_layers: u8,
+        effects: Vec<Effect>,
+    }
+
+    const INS: [&str; 36] = [
+        "reset",
+        "bus$addr",
+        "bus$wdata",
+        "bus$we",
+        "bus$re",
+        "events$executed",
+        "events$header_crc_drop",
+        "events$payload_crc_drop",
+        "events$timeout_drop",
+        "events$replay",
+        "events$error_reply",
+        "events$hunted",
+        "lost_in",
+        "slot$wr_pending",
+        "slot$rd_pending",
+        "slot$rd_buf_data",
+        "slot$rd_flags",
+        "slot$rd_lap",
+        "counters$mode",
+        "counters$no_loop",
+        "counters$loop_lost",
+        "counters$delay",
+        "counters$slots",
+        "counters$lap",
+        "counters$frames",
+        "counters$corrected",
+        "counters$uncorrectable",
+        "counters$crc_fail",
+        "line$code_errors",
+        "line$sync_losses",
+        "line$sof_repairs",
+        "line$sof_drops",
+        "tap_valid_in",
+        "eng$out_data",
+        "eng$busy",
+        "eng$done",
+    ];
+    const INS2: [&str; 2] = ["eng$bad", "eng$overrun"];
+    const OUTS: [&str; 26] = [
+        "bus$status",
+        "bus$rdata",
+        "slot$fill",
+        "slot$timeout",
+        "slot$wr_buf_we",
+        "slot$wr_buf_addr",
+        "slot$wr_buf_data",
+        "slot$wr_arm",
+        "slot$wr_slot",
+        "slot$rd_arm",
+        "slot$rd_slot",
+        "slot$rd_buf_addr",
+        "eng$layers$we",
+        "eng$layers$addr",
+        "eng$layers$data",
+        "eng$layers$n_layers",
+        "eng$param_we",
+        "eng$param_addr",
+        "eng$param_data",
+        "eng$in_we",
+        "eng$in_row",
+        "eng$in_index",
+        "eng$in_data",
+        "eng$start",
+        "eng$out_row",
+        "eng$out_word",
+    ];
+
+    fn hardware(pins: Rc<RefCell<Pins>>) -> Verilated<RegIn, Answer> {
+        let mut uut = RegFile::default();
+        uut.connect_all();
+        let ins: Vec<&str> = INS.iter().chain(INS2.iter()).copied().collect();
+        let p2 = pins.clone();
+        let drive = move |i: &RegIn, v: &mut [u64]| {
+            let p = p2.borrow();
+            let s = &i.side;
+            let (we, addr, data) = i.access.unwrap_or((false, 0, 0));
+            v[0] = i.reset as u64;
+            (v[1], v[2]) = (addr as u64, data as u64);
+            v[3] = (i.access.is_some() && we) as u64;
+            v[4] = (i.access.is_some() && !we) as u64;
+            for k in 0..6 {
+                v[5 + k] = s.ev[k] as u64;
+            }
+            v[11] = s.hunted as u64;
+            v[12] = 0;
+            v[13] = (p.wr_pending > 0) as u64;
+            v[14] = (p.rd_pending > 0) as u64;
+            v[15] = half(p.rd_slot, p.rd_addr as usize) as u64;
+            v[16] = slot_flags(p.rd_slot) as u64;
+            v[17] = slot_lap(p.rd_slot) as u64;
+            v[18] = s.mode as u64;
+            (v[19], v[20]) = (s.no_loop as u64, s.loop_lost as u64);
+            (v[21], v[22]) = (s.delay as u64, s.slots as u64);
+            for k in 0..WIDENED {
+                v[23 + k] = s.cnt[k] & 0xFFFF_FFFF;
+            }
+            v[32] = s.tap as u64;
+            v[33] = out_pair(p.out_addr.0, p.out_addr.1) as u64;
+            (v[34], v[35]) = (s.busy as u64, s.done as u64);
+            (v[36], v[37]) = (s.bad as u64, s.overrun as u64);
+        };
+        let read = move |o: &[u64]| {
+            let mut p = pins.borrow_mut();
+            // o: 0 status, 1 rdata, 2 fill, 3 timeout, 4..=6 wr_buf, 7 arm,
+            // 8 slot, 9 rd_arm, 10 rd_slot, 11 rd_buf_addr, 12..=15 layers,
+            // 16 param_we, 17 addr, 18..=19 data, 20..=23 input, 24 start,
+            // 25 out_row, 26 out_word.
+            p.wr_pending = p.wr_pending.saturating_sub(1);
+            p.rd_pending = p.rd_pending.saturating_sub(1);
+            if p.buf.is_empty() {
+                p.buf = vec![0; 2 * regs::SLOT_WORDS as usize];
+            }
+            if o[2] != 0 {
+                p.effects.push(Effect::Fill(o[3] as u32));
+            }
+            if o[4] != 0 {
+                let a = o[5] as usize;
+                p.buf[a] = o[6] as u16;
+            }
+            if o[7] != 0 {
+                let e = Effect::SlotWrite(o[8] as u16, p.buf.clone());
+                p.effects.push(e);
+                p.wr_pending = PENDING;
+            }
+            if o[9] != 0 {
+                p.effects.push(Effect::SlotRead(o[10] as u16));
+                p.rd_slot = o[10] as u16;
+                p.rd_pending = PENDING;
+            }
+            p.rd_addr = o[11];
+            if o[12] != 0 {
+                p.effects.push(Effect::Table(o[13] as u8, o[14]));
+            }
+            if o[15] as u8 != p.n_layers {
+                p.n_layers = o[15] as u8;
+                p.effects.push(Effect::Layers(o[15] as u8));
+            }
+            if o[16] != 0 {
+                let d = (o[18] as u128 | ((o[19] as u128) << 64)) & ((1 << PARAM_BITS) - 1);
+                p.effects.push(Effect::Param(o[17] as u16, d));
+            }
+            if o[20] != 0 {
+                p.effects
+                    .push(Effect::Input(o[21] as u8, o[22] as u16, o[23] as u8));
+            }
+            if o[24] != 0 {
+                p.effects.push(Effect::Start);
+            }
+            p.out_addr = (o[25], o[26]);
+            Answer {
+                status: o[0] as u8,
+                rdata: o[1] as u32,
+            }
+        };
+        Verilated::new(
+            Model::of_block(&uut).unwrap(),
+            "clock",
+            &ins,
+            &OUTS,
+            drive,
+            read,
+        )
+    }
+
+    // ---- the traffic ----
+
+    /// A word value for `addr`: mostly one the map accepts.
+    fn value_for(rng: &mut ChaCha8Rng, addr: u32, slots: u16) -> u32 {
+        let any = rng.gen_bool(0.15);
+        let slot = || rng.clone().gen_range(0..=slots as u32);
+        match addr {
+            _ if any => rng.gen(),
+            regs::LOOP_CTRL => [0, 1, 2, 3, 4][rng.gen_range(0..5)],
+            regs::INFER_CTRL => [1, 1, 0, 2][rng.gen_range(0..4)],
+            regs::INFER_LAYERS => rng.gen_range(0..10),
+            regs::SLOT_WR_SLOT | regs::SLOT_RD_SLOT => slot(),
+            regs::SLOT_WR_COMMIT | regs::SLOT_RD_REQUEST => 1,
+            a if (regs::PARAM_MEM..regs::PARAM_MEM + regs::PARAM_MEM_WORDS).contains(&a) => {
+                match (a - regs::PARAM_MEM) % 4 {
+                    2 => regs::param_word2::pack(rng.gen_range(0..32), rng.gen(), rng.gen()),
+                    3 => 0,
+                    _ => rng.gen(),
+                }
+            }
+            a if (regs::ACT_IN..regs::ACT_IN + regs::ACT_IN_WORDS).contains(&a) => {
+                rng.gen::<u16>() as u32
+            }
+            _ => rng.gen(),
+        }
+    }
+
+    /// An access the command engine could make (the map allows it).
+    fn access(rng: &mut ChaCha8Rng, slots: u16) -> (bool, u32, u32) {
+        let span = |rng: &mut ChaCha8Rng, base: u32, n: u32| base + rng.gen_range(0..n);
+        loop {
+            let addr = match rng.gen_range(0..16) {
+                0 => rng.gen_range(0..0x14),
+                1 => span(rng, regs::COUNTERS, 2 * COUNTER_COUNT),
+                2 => span(rng, regs::LINK, regs::LINK_WORDS),
+                3 => span(rng, regs::SLOT_WR_BUF, regs::SLOT_WORDS + 3),
+                4 => span(rng, regs::SLOT_RD_BUF, regs::SLOT_WORDS + 4),
+                5 => span(rng, regs::INFER_CTRL, 4),
+                6 => span(rng, regs::MODEL_TAG, regs::MODEL_TAG_WORDS),
+                7 | 8 => span(rng, regs::LAYER_TABLE, regs::LAYER_TABLE_WORDS),
+                9 => span(rng, regs::SCRATCH_MEM, regs::SCRATCH_MEM_WORDS),
+                10 | 11 => span(rng, regs::PARAM_MEM, 64),
+                12 => regs::act_addr(regs::ACT_IN, rng.gen_range(0..8), rng.gen_range(0..1024)),
+                13 => regs::act_addr(regs::ACT_OUT, rng.gen_range(0..8), rng.gen_range(0..1024)),
+                14 => [regs::SLOT_WR_COMMIT, regs::SLOT_RD_REQUEST][rng.gen_range(0..2)],
+                _ => [regs::LOOP_CTRL, regs::INFER_CTRL, regs::INFER_LAYERS][rng.gen_range(0..3)],
+            };
+            let write = rng.gen_bool(0.5);
+            if regs::check_burst(addr, 1, write).is_ok() {
+                return (write, addr, value_for(rng, addr, slots));
+            }
+        }
+    }
+
+    /// Clocks to leave after an access: what the engine leaves, or enough
+    /// for the operation it starts to finish (the model has no timing).
+    fn gap(rng: &mut ChaCha8Rng, write: bool, addr: u32) -> usize {
+        match (write, addr) {
+            (true, regs::SLOT_RD_REQUEST) => 140,
+            (true, regs::SLOT_WR_COMMIT) => PENDING as usize + 3,
+            (true, regs::INFER_CTRL) => 4,
+            (true, _) => rng.gen_range(2..5),
+            (false, _) => rng.gen_range(1..4),
+        }
+    }
+
+    fn traffic(seed: u64, clocks: usize) -> Vec<RegIn> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut out = vec![
+            RegIn {
+                reset: true,
+                ..Default::default()
+            };
+            2
+        ];
+        let mut side = Side::default();
+        for k in 0..WIDENED {
+            side.cnt[k] = rng.gen_range(0..1 << 31);
+        }
+        let mut wait = 0;
+        while out.len() < clocks {
+            if out.len() % 4000 == 2 {
+                // A new phase of the loop and the engine.
+                side.mode = [0, 1, 3, 4, 4, 4][rng.gen_range(0..6)];
+                side.no_loop = rng.gen_bool(0.2);
+                side.loop_lost = rng.gen_bool(0.2);
+                side.delay = rng.gen();
+                side.slots = rng.gen_range(1..6);
+                (side.done, side.bad, side.overrun) = (rng.gen(), rng.gen(), rng.gen());
+                side.busy = rng.gen_bool(0.3);
+            }
+            for c in side.cnt.iter_mut() {
+                if rng.gen_bool(0.2) {
+                    *c += rng.gen_range(0..1 << 27);
+                }
+            }
+            side.tap = rng.gen_bool(0.3);
+            side.ev = std::array::from_fn(|_| rng.gen_bool(0.05));
+            side.hunted = if rng.gen_bool(0.1) {
+                rng.gen_range(0..4)
+            } else {
+                0
+            };
+            let access = if wait == 0 {
+                let a = access(&mut rng, side.slots);
+                wait = gap(&mut rng, a.0, a.1);
+                Some(a)
+            } else {
+                wait -= 1;
+                None
+            };
+            out.push(RegIn {
+                reset: false,
+                access,
+                side: side.clone(),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn reg_file_against_model() {
+        let pins = Rc::new(RefCell::new(Pins::default()));
+        let mut hw = hardware(pins.clone());
+        let world = Rc::new(RefCell::new(World::default()));
+        let mut model = Clocked {
+            regs: RegFileModel::new(PinBackend(world.clone())),
+            world: world.clone(),
+            counts: EventCounts::default(),
+            answer: Answer::default(),
+        };
+        let mut by_status = [0u32; 8];
+        let mut reads_nonzero = 0;
+        let r =
+            lockstep::run_observed(&mut hw, &mut model, traffic(0x2E6F_0001, 80_000), |_, a| {
+                by_status[a.status as usize & 7] += 1;
+                reads_nonzero += (a.rdata != 0) as u32;
+            });
+        let (h, m) = (&pins.borrow().effects, &world.borrow().effects);
+        for (k, (a, b)) in h.iter().zip(m.iter()).enumerate() {
+            assert_eq!(
+                a, b,
+                "effect {k} on the loop or the engine (hardware, then model)"
+            );
+        }
+        assert_eq!(h.len(), m.len(), "effects on the loop and the engine");
+        let count = |f: fn(&Effect) -> bool| h.iter().filter(|e| f(e)).count();
+        let seen = [
+            count(|e| matches!(e, Effect::Fill(_))),
+            count(|e| matches!(e, Effect::SlotWrite(..))),
+            count(|e| matches!(e, Effect::SlotRead(_))),
+            count(|e| matches!(e, Effect::Table(..))),
+            count(|e| matches!(e, Effect::Param(..))),
+            count(|e| matches!(e, Effect::Input(..))),
+            count(|e| matches!(e, Effect::Start)),
+        ];
+        println!(
+            "RegFile: {} clocks; answers by status {by_status:?}, {reads_nonzero} non-zero \
+             words; effects fill/write/read/table/param/input/start {seen:?}",
+            r.clocks
+        );
+        assert!(seen.iter().all(|&n| n >= 3), "{seen:?}");
+        assert!(by_status[status::OK as usize] > 5000 && reads_nonzero > 3000);
+        for s in [status::BUSY, status::BAD_VALUE, status::FAULT] {
+            assert!(by_status[s as usize] > 10, "status {s}: {by_status:?}");
+        }
+    }
 
     #[test]
     fn reg_file_synthesizes() {

@@ -14,11 +14,12 @@
 //! layer-table and parameter latches. Choices where the spec leaves room
 //! (the gateware's register file follows them): the parameter words 0 and 1
 //! go into one bias latch and one multiplier latch shared by all entries,
-//! and word 2 of entry `e` enters entry `e` with them; reading a layer's low
-//! table word gives the low word entered with its high word (or the low
-//! word written since); an `INFER_START` while `INFER_LAYERS` is 0 (no
-//! table loaded) is answered `FAULT` and changes nothing, as is one while
-//! the loop is not running; `BUSY` is decided word by word, like every
+//! and word 2 of entry `e` enters entry `e` with them; likewise the layer
+//! table's low words go into one latch, and a high word enters its layer
+//! with the last low word written (to any layer); reading a table word
+//! gives the word last written at that address; an `INFER_START` while
+//! `INFER_LAYERS` is 0 (no table loaded) is answered `FAULT` and changes
+//! nothing, as is one while the loop is not running; `BUSY` is decided word by word, like every
 //! refusal: the words of a burst before the first refused one stay written.
 
 use crate::hostif::cmd_engine::{BusModel, EventCounts, Refusal};
@@ -227,19 +228,24 @@ impl<B: Backend> RegFileModel<B> {
         match a {
             _ if in_range(SCRATCH, SCRATCH_WORDS) => self.scratch[(a - SCRATCH) as usize] = v,
             LOOP_CTRL => {
-                if v > ctrl::RUN {
+                // FILL at any time; RUN only while the loop runs (it changes
+                // nothing then); nothing else: the controller has no other
+                // command (a fill measures, then runs).
+                let running = self.backend.loop_status() & status_bits::MODE_MASK
+                    == status_bits::MODE_RUNNING;
+                if !(v == ctrl::FILL || (v == ctrl::RUN && running)) {
                     return Err(Refusal::new(
                         status::BAD_VALUE,
-                        format!("loop command {v} does not exist (0..=3)"),
+                        format!("loop command {v}: only FILL (2), or RUN (3) while the loop runs"),
                     ));
                 }
+                self.backend.control(v, self.fill_timeout)?;
                 self.loop_ctrl = v;
-                self.rd_valid = false;
                 if v == ctrl::FILL {
                     // The loop's contents are about to be lost.
+                    self.rd_valid = false;
                     self.model_tag[model_tag::FILE_CRC as usize] = 0;
                 }
-                self.backend.control(v, self.fill_timeout)?;
             }
             FILL_TIMEOUT => self.fill_timeout = v,
             _ if in_range(SLOT_WR_BUF, SLOT_WORDS) => self.wr_buf[(a - SLOT_WR_BUF) as usize] = v,
@@ -253,7 +259,8 @@ impl<B: Backend> RegFileModel<B> {
             }
             SLOT_RD_SLOT => self.rd_slot = v,
             SLOT_RD_REQUEST => {
-                self.rd_valid = false;
+                // A refused request changes nothing (the last read stays
+                // valid); an accepted one is done at once here.
                 let s = self.backend.read_slot(self.rd_slot)?;
                 for (i, w) in s.payload.chunks_exact(4).enumerate() {
                     self.rd_buf[i] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
@@ -303,7 +310,6 @@ impl<B: Backend> RegFileModel<B> {
                     self.table_low = v;
                     self.table[o] = v;
                 } else {
-                    self.table[o - 1] = self.table_low;
                     self.table[o] = v;
                     let lo = self.table_low;
                     self.backend.eng_write_table(

@@ -343,29 +343,28 @@ impl std::str::FromStr for DeviceSpec {
 impl fmt::Display for DeviceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Every option, so that the string parses back to the same
-            // device (the link only on the gateware board, where it may be
-            // given).
             DeviceSpec::Sim(o) => {
                 write!(
                     f,
-                    "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={},cut_ms={}",
-                    o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed, o.baud, o.cut_ms
+                    "sim:fiber_km={},ber={},burst_len={},burst_rate={},seed={},baud={}",
+                    o.fiber_km, o.ber, o.burst_len, o.burst_rate, o.seed, o.baud
                 )?;
                 match o.board {
-                    SimBoard::Gateware => {
-                        let link = match o.link {
+                    // The link is chosen on the gateware board only.
+                    SimBoard::Gateware => write!(
+                        f,
+                        ",board=gateware,link={}",
+                        match o.link {
                             SimLink::Usb => "usb",
                             SimLink::Uart => "uart",
-                        };
-                        write!(f, ",board=gateware,link={link}")?;
-                    }
+                        }
+                    )?,
                     SimBoard::Model => write!(f, ",board=model")?,
                 }
                 if let Some(at) = o.cut_at_ms {
                     write!(f, ",cut_at_ms={at}")?;
                 }
-                Ok(())
+                write!(f, ",cut_ms={}", o.cut_ms)
             }
             DeviceSpec::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
             DeviceSpec::Tcp { addr } => write!(f, "tcp:{addr}"),
@@ -451,9 +450,74 @@ pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Transport>, OpenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn p(s: &str) -> Result<DeviceSpec, DeviceSpecError> {
         s.parse()
+    }
+
+    /// Any device the parser accepts.
+    fn any_spec() -> impl Strategy<Value = DeviceSpec> {
+        let num = prop_oneof![
+            Just(0.0),
+            0.0..1e6f64,
+            (0u32..1000).prop_map(|x| x as f64 / 8.0)
+        ];
+        let sim = (
+            (
+                num.clone(),
+                0.0..=0.5f64,
+                1u32..=4096,
+                num.clone(),
+                any::<u64>(),
+            ),
+            (1u32..=u32::MAX, any::<bool>(), any::<bool>()),
+            (proptest::option::of(num.clone()), num),
+        )
+            .prop_map(
+                |((km, ber, len, rate, seed), (baud, model, uart), (cut_at, cut))| {
+                    let board = if model {
+                        SimBoard::Model
+                    } else {
+                        SimBoard::Gateware
+                    };
+                    DeviceSpec::Sim(SimOptions {
+                        fiber_km: km,
+                        ber,
+                        burst_len: len,
+                        burst_rate: rate,
+                        seed,
+                        baud,
+                        board,
+                        link: if uart && !model {
+                            SimLink::Uart
+                        } else {
+                            SimLink::Usb
+                        },
+                        cut_at_ms: if model { None } else { cut_at },
+                        cut_ms: cut,
+                    })
+                },
+            );
+        let name = "[A-Za-z0-9_./-]{1,24}";
+        prop_oneof![
+            sim,
+            (name, 1u32..=u32::MAX).prop_map(|(path, baud)| DeviceSpec::Serial { path, baud }),
+            ("[a-z0-9.-]{1,20}", 1u16..=u16::MAX).prop_map(|(h, port)| DeviceSpec::Tcp {
+                addr: format!("{h}:{port}")
+            }),
+            proptest::option::of(name).prop_map(|serial| DeviceSpec::Usb { serial }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// Every device prints as a string that parses back to it.
+        #[test]
+        fn device_strings_round_trip(spec in any_spec()) {
+            let text = spec.to_string();
+            prop_assert_eq!(text.parse::<DeviceSpec>(), Ok(spec), "{}", text);
+        }
     }
 
     #[test]
