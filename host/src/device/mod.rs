@@ -591,6 +591,22 @@ mod tests {
         assert_eq!(p(&round.to_string()), Ok(round));
     }
 
+    /// Found by the `device_spec` fuzz target: the printed form of a
+    /// simulator dropped the cut and the board, so it named another device.
+    #[test]
+    fn every_sim_option_survives_printing() {
+        for s in [
+            "sim:cut_at_ms=101526",
+            "sim:cut_at_ms=2.5,cut_ms=0.25,link=uart",
+            "sim:board=model,fiber_km=3",
+            "sim:ber=0.001,burst_len=7,burst_rate=2,baud=9600,seed=5",
+        ] {
+            let spec: DeviceSpec = s.parse().unwrap();
+            let printed = spec.to_string();
+            assert_eq!(printed.parse::<DeviceSpec>(), Ok(spec), "{s} -> {printed}");
+        }
+    }
+
     #[test]
     fn bad_device_strings_say_what_is_wrong() {
         let msg = |s: &str| p(s).unwrap_err().to_string();

@@ -44,7 +44,9 @@ use fiberloop_spec::quant::{dot, Requant};
 use safetensors::{Dtype, SafeTensors};
 
 pub use error::ModelError;
-pub use npy::{read_int8_matrix, write_int8_matrix, Int8Matrix};
+pub use npy::{
+    int8_matrix_from_npy, int8_npy_bytes, read_int8_matrix, write_int8_matrix, Int8Matrix,
+};
 pub use plan::Plan;
 
 /// One fully connected int8 layer, checked and with the input zero point

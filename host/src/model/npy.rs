@@ -61,14 +61,20 @@ impl Int8Matrix {
 /// Read a 2-D int8 npy array (dtype `|i1`, C or Fortran order).
 pub fn read_int8_matrix(path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError> {
     let path = path.as_ref();
-    let pb = || path.to_path_buf();
     let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-        path: pb(),
+        path: path.to_path_buf(),
         action: "read",
         source,
     })?;
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
+    int8_matrix_from_npy(&bytes, path)
+}
+
+/// A 2-D int8 npy array from the bytes of its file; `path` names it in
+/// errors.
+pub fn int8_matrix_from_npy(bytes: &[u8], path: &Path) -> Result<Int8Matrix, ModelError> {
+    let pb = || path.to_path_buf();
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
     let dtype = npy.dtype();
     let ok = matches!(&dtype, npyz::DType::Plain(t) if t.to_string() == "|i1");
     if !ok {
