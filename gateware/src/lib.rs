@@ -35,6 +35,7 @@ pub mod loopctl;
 pub mod mac;
 pub mod model;
 pub mod phy;
+pub mod pnr;
 pub mod sim;
 pub mod synth;
 pub mod tools;

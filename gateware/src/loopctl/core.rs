@@ -401,4 +401,20 @@ mod tests {
         assert!(r.dsps() <= 72, "{r}");
         assert_eq!(r.dsps(), 2 * ENGINE_BATCH + 4, "{r}");
     }
+
+    /// Out of context on the 45F, both word clocks 10 % above 125 MHz.
+    #[test]
+    fn loop_core_meets_timing() {
+        use crate::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        let mut uut = LoopCore::default();
+        uut.connect_all();
+        assert_meets_timing(
+            &uut,
+            "loop_core",
+            &[
+                ClockConstraint::new("clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
+            ],
+        );
+    }
 }
