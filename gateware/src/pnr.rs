@@ -502,7 +502,10 @@ pub fn parse_report(text: &str) -> Result<PnrReport, String> {
         );
     }
     let mut utilization = BTreeMap::new();
-    for (bel, u) in obj(v.get("utilization").ok_or("no `utilization`")?, "utilization")? {
+    for (bel, u) in obj(
+        v.get("utilization").ok_or("no `utilization`")?,
+        "utilization",
+    )? {
         let n = |k: &str| {
             u[k].as_u64()
                 .ok_or_else(|| format!("utilization.{bel}.{k} is not a count"))
@@ -523,7 +526,10 @@ pub fn parse_report(text: &str) -> Result<PnrReport, String> {
     for p in paths {
         let end = |e: &serde_json::Value| format!("{}.{}", s(&e["cell"]), s(&e["port"]));
         let mut steps = vec![];
-        for st in p["path"].as_array().ok_or("a critical path has no `path` list")? {
+        for st in p["path"]
+            .as_array()
+            .ok_or("a critical path has no `path` list")?
+        {
             steps.push(PathStep {
                 kind: s(&st["type"]),
                 delay_ns: num(&st["delay"], "a path step's delay")?,
@@ -574,11 +580,7 @@ pub fn test_seed() -> u64 {
 /// context at [`test_seed`], prints Fmax per clock and every critical path,
 /// and panics unless every clock reaches [`TIMING_MARGIN`] times its
 /// constraint.
-pub fn assert_meets_timing<B: Block>(
-    uut: &B,
-    name: &str,
-    clocks: &[ClockConstraint],
-) -> PnrReport {
+pub fn assert_meets_timing<B: Block>(uut: &B, name: &str, clocks: &[ClockConstraint]) -> PnrReport {
     let opts = PnrOptions {
         seed: test_seed(),
         clocks: clocks.to_vec(),
@@ -605,7 +607,8 @@ mod tests {
         }
     }
 
-    const TWO_CLOCKS: &str = "module top(input wire clock, input wire rx_clock, input wire [7:0] a,\n\
+    const TWO_CLOCKS: &str =
+        "module top(input wire clock, input wire rx_clock, input wire [7:0] a,\n\
          output reg [15:0] q, output reg [15:0] r);\n\
          always @(posedge clock) q <= q + {8'd0, a};\n\
          always @(posedge rx_clock) r <= r ^ {a, a};\nendmodule\n";
@@ -619,7 +622,9 @@ mod tests {
             let f = r.fmax[c];
             assert_eq!(f.constraint_mhz, 125.0);
             assert!(f.achieved_mhz > 125.0, "{r}");
-            let p = r.path_of(c).unwrap_or_else(|| panic!("no path for {c}: {r}"));
+            let p = r
+                .path_of(c)
+                .unwrap_or_else(|| panic!("no path for {c}: {r}"));
             assert!(p.delay_ns() > 0.0 && p.delay_ns() < 8.0, "{r}");
         }
         assert_eq!(r.used("TRELLIS_FF"), 32, "{r}");
@@ -661,7 +666,9 @@ mod tests {
     fn bad_requests_are_refused_before_running_anything() {
         let mut o = opts(125.0);
         o.clocks.clear();
-        let err = pnr_ecp5(TWO_CLOCKS, "top", "x", &o).unwrap_err().to_string();
+        let err = pnr_ecp5(TWO_CLOCKS, "top", "x", &o)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no clock"), "{err}");
         let err = pnr_ecp5(TWO_CLOCKS, "top", "x", &opts(-1.0))
             .unwrap_err()

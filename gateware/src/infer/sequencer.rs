@@ -284,7 +284,8 @@ impl Logic for LayerSequencer {
         self.one_word.next = (self.e_row_words.val() == self.one16.val());
         self.one_row.next = (self.e_rows.val() == self.one16.val());
         self.word_zero.next = (self.word.q.val() == self.zero16.val());
-        self.last_layer.next = ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.n_layers_in.val());
+        self.last_layer.next =
+            ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.n_layers_in.val());
         self.word_inc.next = (self.word.q.val() + self.one16.val());
         self.row_inc.next = (self.row.q.val() + self.one16.val());
         self.param_row.next = (self.e_param_base.val() + self.row.q.val());

@@ -95,7 +95,9 @@ pub fn table_entry(code: u16) -> u16 {
 }
 
 fn table() -> SyncROM<Bits<14>, 10> {
-    (0..1024u16).map(|c| (table_entry(c) as u64).to_bits()).into()
+    (0..1024u16)
+        .map(|c| (table_entry(c) as u64).to_bits())
+        .into()
 }
 
 impl Default for Decoder8b10b {
