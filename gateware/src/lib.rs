@@ -1,7 +1,8 @@
 //! fiberloop gateware: the rust-hdl blocks of the loop (line coding, framing,
 //! FEC, loop control, MAC array, host interface), the board tops, and the
-//! tooling that checks them: the tool resolver, the Verilator harness and the
-//! synthesis runner.
+//! bit-exact reference models the blocks are checked against. The tools that
+//! check them (Verilator harness, synthesis runner) are `fiberloop-harness`;
+//! the simulated boards are `fiberloop-sim`.
 //!
 //! Every block lives in one file with a doc comment stating its latency,
 //! throughput and reset behaviour, a pure-Rust reference model, a Verilator
@@ -25,8 +26,8 @@
 //! Line-side words after 8b/10b decoding carry `data` plus `k` (`Bits<2>`,
 //! control symbol per lane) and per-lane `code_err` / `disp_err` flags.
 
+pub mod bundles;
 pub mod fec;
-pub mod fixtures;
 pub mod framing;
 pub mod hostif;
 pub mod infer;
@@ -35,9 +36,4 @@ pub mod loopctl;
 pub mod mac;
 pub mod model;
 pub mod phy;
-pub mod pnr;
-pub mod sim;
-pub mod synth;
-pub mod tools;
 pub mod top;
-pub mod verilator;

@@ -10,8 +10,8 @@
 
 use fiberloop::device::client::{Client, ClientConfig};
 use fiberloop::device::engine::{Engine, EngineConfig, RamBackend};
+use fiberloop::device::model_board::SimTransport;
 use fiberloop::device::serial::SerialTransport;
-use fiberloop::device::sim::SimTransport;
 use fiberloop::device::tcp::TcpTransport;
 use fiberloop::device::{SimLink, Transport};
 use fiberloop_spec::regs;
@@ -150,7 +150,7 @@ fn gateware_figure(baud: u32, link: SimLink) {
         link,
         ..Default::default()
     };
-    let mut board = fiberloop::device::board::BoardTransport::new(&o).unwrap();
+    let mut board = fiberloop::device::gateware_board::BoardTransport::new(&o).unwrap();
     let real_baud = board.sim().config().baud();
     let mut c = Client::new(board, ClientConfig::default());
     let data: Vec<u32> = (0..1024u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();

@@ -2,10 +2,10 @@
 //! the Verilator model of a block behaves exactly like rust-hdl's own
 //! simulation of it, cycle for cycle.
 
-use fiberloop_gateware::fixtures::{
+use fiberloop_harness::selftest::{
     fixture_stimulus, run_fixture_rust_hdl, run_fixture_verilator, FixtureOutputs,
 };
-use fiberloop_gateware::verilator::HarnessError;
+use fiberloop_harness::verilator::HarnessError;
 use std::time::Instant;
 
 /// What a self-test measured.

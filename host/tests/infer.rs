@@ -5,8 +5,8 @@
 //! run bit for bit through the simulated gateware board served on a
 //! pseudo-terminal and on TCP, and through a damaged link.
 
-use fiberloop::device::board::BoardTransport;
 use fiberloop::device::client::{Client, ClientConfig};
+use fiberloop::device::gateware_board::BoardTransport;
 use fiberloop::device::lossy::{Lossy, LossyConfig};
 use fiberloop::device::ops::{self, InferConfig, InferStats};
 use fiberloop::device::serial::SerialTransport;

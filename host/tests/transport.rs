@@ -5,8 +5,8 @@
 use fiberloop::device::client::{Client, ClientConfig};
 use fiberloop::device::engine::{Engine, EngineConfig, RamBackend};
 use fiberloop::device::lossy::{Lossy, LossyConfig};
+use fiberloop::device::model_board::SimTransport;
 use fiberloop::device::serial::SerialTransport;
-use fiberloop::device::sim::SimTransport;
 use fiberloop::device::tcp::TcpTransport;
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::{self, cmd, Direction, Event, Header, Parser};

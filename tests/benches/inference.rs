@@ -8,10 +8,10 @@
 use fiberloop::model::Network;
 use fiberloop_gateware::infer::engine::InferenceEngine;
 use fiberloop_gateware::loopctl::controller::LATENCY;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
 use fiberloop_gateware::mac::array::{MacArray, WEIGHTS_PER_WORD};
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::LoopSim;
+use fiberloop_gateware::top::loop_core::ENGINE_BATCH;
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::LoopSim;
 use fiberloop_spec::layout::Params;
 use rust_hdl::prelude::Block;
 use std::path::PathBuf;
@@ -97,7 +97,7 @@ fn main() {
     println!("ECP5 resources (yosys synth_ecp5):");
     let mut array = MacArray::<ENGINE_BATCH>::default();
     array.connect_all();
-    let r = fiberloop_gateware::synth::synth_block(&array, "bench_mac_array").unwrap();
+    let r = fiberloop_harness::synth::synth_block(&array, "bench_mac_array").unwrap();
     println!(
         "  MAC array + requantiser: {} LUT4, {} FF, {} MULT18X18D, {} DP16KD",
         r.luts(),
@@ -107,7 +107,7 @@ fn main() {
     );
     let mut engine = InferenceEngine::<ENGINE_BATCH>::default();
     engine.connect_all();
-    let r = fiberloop_gateware::synth::synth_block(&engine, "bench_inference_engine").unwrap();
+    let r = fiberloop_harness::synth::synth_block(&engine, "bench_inference_engine").unwrap();
     println!(
         "  whole engine (sequencer, parameters, activations, array): {} LUT4, {} FF, \
          {} MULT18X18D, {} DP16KD (LFE5UM5G-45F: 43,848 / 72 / 108)",

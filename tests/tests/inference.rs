@@ -5,9 +5,9 @@
 
 use fiberloop::model::{read_int8_matrix, Int8Matrix, Network};
 use fiberloop_gateware::infer::engine::DRAIN_CLOCKS;
-use fiberloop_gateware::loopctl::core::ENGINE_BATCH;
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::LoopSim;
+use fiberloop_gateware::top::loop_core::ENGINE_BATCH;
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::LoopSim;
 use fiberloop_spec::layout::{Cell, Params, SLOT_BYTES};
 use fiberloop_spec::quant::dot;
 use std::path::PathBuf;

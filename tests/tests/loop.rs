@@ -2,11 +2,11 @@
 //! Verilator, its SERDES words sent through the fiber-spool model.
 
 use fiberloop_gateware::loopctl::controller::LATENCY;
-use fiberloop_gateware::loopctl::core::LoopCore;
 use fiberloop_gateware::model::code8b10b::Decoder;
 use fiberloop_gateware::model::{crc32, rs};
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
+use fiberloop_gateware::top::loop_core::LoopCore;
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::{LoopSim, LoopSimError};
 use fiberloop_spec::frame::CORRECTABLE_BYTES;
 use fiberloop_spec::frame::{flags, offset, Header, FRAME_WORDS, PAYLOAD_BYTES};
 use fiberloop_spec::line::K27_7;

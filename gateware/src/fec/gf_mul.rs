@@ -449,7 +449,7 @@ impl Logic for GfArithmeticBench {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
 
     fn bench_model() -> Model {
         let mut uut = GfArithmeticBench::default();
@@ -497,7 +497,7 @@ mod tests {
     fn gf_leaf_blocks_are_synthesizable() {
         let mut uut = GfArithmeticBench::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_gf_bench").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_gf_bench").unwrap();
         println!(
             "GF bench (1 mul, 1 inverse, 3-term dot, 2 element-wise mul, 2 const mul): {report}"
         );

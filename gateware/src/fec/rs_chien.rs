@@ -468,7 +468,7 @@ mod tests {
     fn rs_chien_forney_is_synthesizable() {
         let mut uut = RsChienForney::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_rs_chien").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_chien").unwrap();
         println!("RsChienForney: {report}");
         assert!(report.luts() < 3000, "{report}");
     }

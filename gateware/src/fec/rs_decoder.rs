@@ -565,7 +565,7 @@ mod tests {
     fn rs_decoder_is_synthesizable() {
         let mut uut = RsDecoder::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_rs_decoder").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_decoder").unwrap();
         println!("RsDecoder: {report}");
         assert!(report.luts() < 8000, "{report}");
         assert!(report.brams() >= 1, "frame buffer in block RAM: {report}");

@@ -186,7 +186,7 @@ impl RsEncoderModel {
 mod tests {
     use super::super::stream::{push_frame, words_codeword};
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -284,7 +284,7 @@ mod tests {
     fn rs_encoder_is_synthesizable() {
         let mut uut = RsEncoder::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_rs_encoder").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_encoder").unwrap();
         println!("RsEncoder: {report}");
         assert!(report.ffs() >= 128 + 16, "{report}");
         assert!(report.luts() < 2000, "{report}");

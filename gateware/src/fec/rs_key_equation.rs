@@ -440,7 +440,7 @@ mod tests {
     fn rs_key_equation_is_synthesizable() {
         let mut uut = RsKeyEquation::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_rs_key_equation").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_key_equation").unwrap();
         println!("RsKeyEquation: {report}");
         assert!(report.luts() < 4000, "{report}");
     }

@@ -177,7 +177,7 @@ mod tests {
     use super::super::stream::push_frame;
     use super::*;
     use crate::model::rs::K;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::seq::index::sample;
     use rand::{Rng, RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -252,7 +252,7 @@ mod tests {
     fn rs_syndrome_is_synthesizable() {
         let mut uut = RsSyndrome::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "fec_rs_syndrome").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "fec_rs_syndrome").unwrap();
         println!("RsSyndrome: {report}");
         assert!(report.luts() < 2000, "{report}");
     }

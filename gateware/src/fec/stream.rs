@@ -67,8 +67,9 @@ pub fn push_frame(out: &mut Vec<StreamWord>, gap: usize, cw: &[u8; CODEWORD_BYTE
 }
 
 /// Verilates a block for the FEC tests (built and cached by the harness).
-pub fn verilate<B: rust_hdl::prelude::Block>(uut: &B) -> crate::verilator::Model {
-    crate::verilator::Model::of_block(uut).unwrap_or_else(|e| panic!("{e}"))
+#[cfg(test)]
+pub fn verilate<B: rust_hdl::prelude::Block>(uut: &B) -> fiberloop_harness::verilator::Model {
+    fiberloop_harness::verilator::Model::of_block(uut).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::framing::frame_tx::FrameTx;
 use crate::framing::testbench::{self, Event};
 use crate::model::code8b10b::{Decoder, Encoder};
 use crate::model::crc32;
-use crate::verilator::{Model, Port};
+use fiberloop_harness::verilator::{Model, Port};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::Block;

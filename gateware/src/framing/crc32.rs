@@ -348,7 +348,7 @@ impl FrameCrcModel {
 mod tests {
     use super::*;
     use crate::framing::testbench::{self, Event};
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -580,7 +580,7 @@ mod tests {
         let mut uut = FrameCrc::default();
         uut.connect_all();
         check_all(&uut).unwrap();
-        let report = crate::synth::synth_block(&uut, "frame_crc").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "frame_crc").unwrap();
         println!("{report:?}");
         println!("FrameCrc: {} LUTs, {} FFs", report.luts(), report.ffs());
         assert!(report.luts() < 600, "{} LUTs", report.luts());

@@ -601,7 +601,7 @@ mod tests {
     use crate::framing::frame_tx::{FrameTxModel, LineWord, TxIn};
     use crate::framing::testbench;
     use crate::model::code8b10b::{Decoder, Encoder};
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::HashSet;
@@ -609,7 +609,7 @@ mod tests {
     /// The Verilated block with its ports.
     pub(crate) struct Dut {
         m: Model,
-        p: [crate::verilator::Port; 16],
+        p: [fiberloop_harness::verilator::Port; 16],
     }
 
     impl Dut {
@@ -1404,7 +1404,7 @@ mod tests {
         let mut uut = FrameSync::default();
         uut.connect_all();
         check_all(&uut).unwrap();
-        let report = crate::synth::synth_block(&uut, "frame_sync").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "frame_sync").unwrap();
         println!("{report:?}");
         println!("FrameSync: {} LUTs, {} FFs", report.luts(), report.ffs());
         // Measured: 121 LUTs, 68 FFs (21 of them hold the input word for the

@@ -150,7 +150,7 @@ mod tests {
     use super::*;
     use crate::framing::testbench::{self, Event};
     use crate::model::code8b10b;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -239,7 +239,7 @@ mod tests {
         let mut uut = FrameTx::default();
         uut.connect_all();
         check_all(&uut).unwrap();
-        let report = crate::synth::synth_block(&uut, "frame_tx").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "frame_tx").unwrap();
         println!("{report:?}");
         println!("FrameTx: {} LUTs, {} FFs", report.luts(), report.ffs());
         assert!(report.ffs() <= 18, "{} FFs", report.ffs());

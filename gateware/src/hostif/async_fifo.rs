@@ -285,7 +285,7 @@ impl Logic for AsyncFifo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -995,7 +995,7 @@ mod tests {
     fn async_fifo_is_synthesizable() {
         let mut uut = AsyncFifo::new();
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_async_fifo").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_async_fifo").unwrap();
         println!(
             "AsyncFifo: {} LUTs, {} FFs, {} BRAMs",
             rep.luts(),

@@ -4,6 +4,7 @@
 
 use super::crc32_byte::Crc32Byte;
 use super::region_check::RegionCheck;
+use crate::bundles::{ByteOut, HostBus, LinkEvents};
 use fiberloop_spec::proto::{cmd, status, MAX_BURST_WORDS, REPLY_SYNC1, REQUEST_SYNC1, SYNC0};
 use fiberloop_spec::regs;
 use rust_hdl::prelude::*;
@@ -85,27 +86,27 @@ pub enum ExecState {
 /// per word: RAM read, data register, strobe, status) and acknowledged; a READ or PING reads its words into the
 /// buffer RAM (2 clocks per word; PING reads the 4 words from
 /// `regs::IDENT`), then answers with them. A word the bus refuses
-/// (`bus_status_in`) stops the burst: the reply carries that status and
+/// (`bus.status`) stops the burst: the reply carries that status and
 /// that word's address, no payload; the words before stay written. Requests
 /// answered OK, BAD_VALUE or FAULT count as executed and are remembered
 /// (BUSY and the check errors are not).
 ///
-/// **Bus timing contract**: `bus_we` is a one-clock strobe with `bus_addr`
-/// and `bus_wdata`; `bus_re` is a one-clock strobe with `bus_addr`, and the
-/// bus must present the word on `bus_rdata` in the next clock. After every
-/// strobe, in the next clock, the bus answers on `bus_status_in`: 0 (OK) or
+/// **Bus timing contract**: `bus.we` is a one-clock strobe with `bus.addr`
+/// and `bus.wdata`; `bus.re` is a one-clock strobe with `bus.addr`, and the
+/// bus must present the word on `bus.rdata` in the next clock. After every
+/// strobe, in the next clock, the bus answers on `bus.status`: 0 (OK) or
 /// a refusal (`status::BUSY`, `BAD_VALUE`, `FAULT`); a refused write must
-/// have no effect. `bus_rdata` and `bus_status_in` are ignored in other
+/// have no effect. `bus.rdata` and `bus.status` are ignored in other
 /// clocks. Strobes are at least one clock apart (writes: every 4th clock,
 /// reads: every 2nd); words go in burst order; every strobe is for a word
 /// the register map allows (RW for writes, RO/RW for reads). PING ignores
 /// the status of its reads.
 ///
-/// **Output**: `data_out`/`valid_out` with `ready_in`; a byte moves in a
-/// clock with both high; `valid_out` stays high and `data_out` stable until
+/// **Output**: `reply.data`/`reply.valid` with `reply.ready`; a byte moves in a
+/// clock with both high; `reply.valid` stays high and `reply.data` stable until
 /// then.
 ///
-/// Latency: the first reply byte is on `data_out` 4 clocks after the clock
+/// Latency: the first reply byte is on `reply.data` 4 clocks after the clock
 /// of the last request byte, plus `3 len` for READ (address check, then 2
 /// clocks per word read into the buffer RAM), `5 len` for WRITE (check,
 /// then 4 clocks per word written), 8 for PING; each reply payload word
@@ -124,50 +125,26 @@ pub struct CmdEngine {
     pub data_in: Signal<In, Bits<8>>,
     /// `data_in` holds a byte this clock (no back-pressure).
     pub valid_in: Signal<In, Bit>,
-    /// Reply byte.
-    pub data_out: Signal<Out, Bits<8>>,
-    /// `data_out` holds a reply byte.
-    pub valid_out: Signal<Out, Bit>,
-    /// The consumer takes `data_out` this clock (if `valid_out`).
-    pub ready_in: Signal<In, Bit>,
-    /// Register bus: word address.
-    pub bus_addr: Signal<Out, Bits<32>>,
-    /// Register bus: word to write, with `bus_we`.
-    pub bus_wdata: Signal<Out, Bits<32>>,
-    /// Register bus: write strobe.
-    pub bus_we: Signal<Out, Bit>,
-    /// Register bus: read strobe.
-    pub bus_re: Signal<Out, Bit>,
-    /// Register bus: read data, the clock after `bus_re`.
-    pub bus_rdata: Signal<In, Bits<32>>,
-    /// Register bus: status of the access strobed in the previous clock
-    /// (`bus_we` or `bus_re`): `status::OK` (0), or the refusal
-    /// `status::BUSY`, `BAD_VALUE` or `FAULT`. Sampled only then.
-    pub bus_status_in: Signal<In, Bits<8>>,
-    /// Strobe: a frame was dropped, header check failed.
-    pub header_crc_drop_out: Signal<Out, Bit>,
-    /// Strobe: a frame was dropped, payload check failed.
-    pub payload_crc_drop_out: Signal<Out, Bit>,
-    /// Strobe: a partial frame was dropped by the timeout.
-    pub timeout_drop_out: Signal<Out, Bit>,
-    /// Strobe: a retried WRITE was answered from memory.
-    pub replay_out: Signal<Out, Bit>,
-    /// Strobe: a request was executed (OK).
-    pub executed_out: Signal<Out, Bit>,
+    /// Reply bytes (see **Output**).
+    pub reply: ByteOut,
+    /// Register bus (see **Bus timing contract**): `addr`, `wdata`, `we`,
+    /// `re` out; `rdata` and `status` (`status::OK` (0), or the refusal
+    /// `status::BUSY`, `BAD_VALUE` or `FAULT` of the access strobed in the
+    /// previous clock; sampled only then) in.
+    pub bus: HostBus,
+    /// Strobes for the link counters: a frame dropped for its header or
+    /// payload check or by the timeout, a retried WRITE answered from
+    /// memory, a request executed (OK), a reply with a status other than OK
+    /// (replays not included), bytes skipped while hunting in the previous
+    /// clock (0, 1 or 2, as `Parser::hunted_bytes` counts them).
+    pub events: LinkEvents,
     /// Strobe: a checked frame was lost, the executor was busy.
     pub overrun_out: Signal<Out, Bit>,
-    /// Strobe: a reply with a status other than OK starts (replays of a
-    /// remembered reply not included), for the `ERROR_REPLIES` link counter.
-    pub error_reply_out: Signal<Out, Bit>,
     /// Between frames: hunting with no sync byte seen, no checked frame
     /// waiting, the executor idle (every reply byte taken). A byte from
     /// another link may start a frame now without mixing with one in
     /// progress.
     pub idle_out: Signal<Out, Bit>,
-    /// Bytes skipped while hunting for a sync in the previous clock (0, 1
-    /// or 2: a `SYNC0` followed by a wrong byte counts both), as
-    /// `Parser::hunted_bytes` counts them.
-    pub hunted_out: Signal<Out, Bits<2>>,
     // Sub-blocks.
     rx_step: Crc32Byte,
     tx_step: Crc32Byte,
@@ -254,23 +231,10 @@ impl CmdEngine {
             clock: Default::default(),
             data_in: Default::default(),
             valid_in: Default::default(),
-            data_out: Default::default(),
-            valid_out: Default::default(),
-            ready_in: Default::default(),
-            bus_addr: Default::default(),
-            bus_wdata: Default::default(),
-            bus_we: Default::default(),
-            bus_re: Default::default(),
-            bus_rdata: Default::default(),
-            bus_status_in: Default::default(),
-            header_crc_drop_out: Default::default(),
-            payload_crc_drop_out: Default::default(),
-            timeout_drop_out: Default::default(),
-            replay_out: Default::default(),
-            executed_out: Default::default(),
-            error_reply_out: Default::default(),
+            reply: Default::default(),
+            bus: Default::default(),
+            events: Default::default(),
             overrun_out: Default::default(),
-            hunted_out: Default::default(),
             idle_out: Default::default(),
             rx_step: Default::default(),
             tx_step: Default::default(),
@@ -542,13 +506,13 @@ impl Logic for CmdEngine {
         self.tx_step.data_in.next = self.out_sr.q.val().get_bits::<8>(0);
         self.region.addr_in.next = self.ptr.q.val();
         self.pay_ram.read_address.next = self.cnt.q.val().get_bits::<10>(0);
-        self.bus_addr.next = self.ptr.q.val();
+        self.bus.addr.next = self.ptr.q.val();
         // Registered: the RAM's output goes through no logic to the bus.
-        self.bus_wdata.next = self.wdata.q.val();
-        self.bus_we.next = false;
-        self.bus_re.next = false;
-        self.data_out.next = self.out_sr.q.val().get_bits::<8>(0);
-        self.valid_out.next = false;
+        self.bus.wdata.next = self.wdata.q.val();
+        self.bus.we.next = false;
+        self.bus.re.next = false;
+        self.reply.data.next = self.out_sr.q.val().get_bits::<8>(0);
+        self.reply.valid.next = false;
         self.replay_q.d.next = false;
         self.executed_q.d.next = false;
         match self.ex_state.q.val() {
@@ -632,20 +596,20 @@ impl Logic for CmdEngine {
                 self.ex_state.d.next = ExecState::WrBus;
             }
             ExecState::WrBus => {
-                self.bus_we.next = true;
+                self.bus.we.next = true;
                 self.ex_state.d.next = ExecState::WrAck;
             }
             ExecState::WrAck => {
                 self.ptr.d.next = self.ptr.q.val() + 1;
                 self.cnt.d.next = self.cnt.q.val() + 1;
                 self.ex_state.d.next = ExecState::WrRead;
-                if (self.bus_status_in.val() != self.st_ok.val()) {
+                if (self.bus.status.val() != self.st_ok.val()) {
                     // Refused: the burst stops here, the words before stay.
                     self.ptr.d.next = self.ptr.q.val();
-                    self.rep_status.d.next = self.bus_status_in.val();
+                    self.rep_status.d.next = self.bus.status.val();
                     self.rep_addr.d.next = self.ptr.q.val();
-                    self.executed.d.next = (self.bus_status_in.val() == self.st_bad_value.val())
-                        || (self.bus_status_in.val() == self.st_fault.val());
+                    self.executed.d.next = (self.bus.status.val() == self.st_bad_value.val())
+                        || (self.bus.status.val() == self.st_fault.val());
                     self.ex_state.d.next = ExecState::HdrLoad;
                 } else if (self.cnt.q.val() == self.lenm1.q.val()) {
                     self.executed.d.next = true;
@@ -663,15 +627,15 @@ impl Logic for CmdEngine {
                 self.ex_state.d.next = ExecState::Hdr;
             }
             ExecState::Hdr => {
-                self.valid_out.next = true;
+                self.reply.valid.next = true;
                 if (self.out_idx.q.val() == 0) {
-                    self.data_out.next = self.sync0.val();
+                    self.reply.data.next = self.sync0.val();
                 } else if (self.out_idx.q.val() == 1) {
-                    self.data_out.next = self.rep_sync1.val();
+                    self.reply.data.next = self.rep_sync1.val();
                 } else if (self.out_idx.q.val() >= 10) {
-                    self.data_out.next = self.tx_crc_n.val().get_bits::<8>(0);
+                    self.reply.data.next = self.tx_crc_n.val().get_bits::<8>(0);
                 }
-                if self.ready_in.val() {
+                if self.reply.ready.val() {
                     self.out_idx.d.next = self.out_idx.q.val() + 1;
                     if (self.out_idx.q.val() >= 10) {
                         self.tx_crc.d.next = self.tx_crc.q.val() >> 8;
@@ -690,26 +654,26 @@ impl Logic for CmdEngine {
                 }
             }
             ExecState::RdReq => {
-                self.bus_re.next = true;
+                self.bus.re.next = true;
                 self.ex_state.d.next = ExecState::RdAck;
             }
             ExecState::RdAck => {
                 // The words are read into the RAM first: a refusal can still
                 // change the reply header. PING ignores the status.
                 self.pay_ram.write_address.next = self.cnt.q.val().get_bits::<10>(0);
-                self.pay_ram.write_data.next = self.bus_rdata.val();
+                self.pay_ram.write_data.next = self.bus.rdata.val();
                 self.pay_ram.write_enable.next = true;
                 self.ptr.d.next = self.ptr.q.val() + 1;
                 self.cnt.d.next = self.cnt.q.val() + 1;
                 self.ex_state.d.next = ExecState::RdReq;
-                if (self.bus_status_in.val() != self.st_ok.val())
+                if (self.bus.status.val() != self.st_ok.val())
                     && (self.ex_code.q.val() != self.cmd_ping.val())
                 {
                     self.pay_ram.write_enable.next = false;
-                    self.rep_status.d.next = self.bus_status_in.val();
+                    self.rep_status.d.next = self.bus.status.val();
                     self.rep_addr.d.next = self.ptr.q.val();
-                    self.executed.d.next = (self.bus_status_in.val() == self.st_bad_value.val())
-                        || (self.bus_status_in.val() == self.st_fault.val());
+                    self.executed.d.next = (self.bus.status.val() == self.st_bad_value.val())
+                        || (self.bus.status.val() == self.st_fault.val());
                     self.ex_state.d.next = ExecState::HdrLoad;
                 } else if (self.cnt.q.val() == self.lenm1.q.val()) {
                     self.executed.d.next = true;
@@ -726,8 +690,8 @@ impl Logic for CmdEngine {
                 self.ex_state.d.next = ExecState::RdBytes;
             }
             ExecState::RdBytes => {
-                self.valid_out.next = true;
-                if self.ready_in.val() {
+                self.reply.valid.next = true;
+                if self.reply.ready.val() {
                     self.tx_crc.d.next = self.tx_step.state_out.val();
                     self.out_sr.d.next = self.out_sr.q.val() >> 8;
                     self.byte_i.d.next = self.byte_i.q.val() + 1;
@@ -742,9 +706,9 @@ impl Logic for CmdEngine {
                 }
             }
             ExecState::CrcOut => {
-                self.valid_out.next = true;
-                self.data_out.next = self.tx_crc_n.val().get_bits::<8>(0);
-                if self.ready_in.val() {
+                self.reply.valid.next = true;
+                self.reply.data.next = self.tx_crc_n.val().get_bits::<8>(0);
+                if self.reply.ready.val() {
                     self.tx_crc.d.next = self.tx_crc.q.val() >> 8;
                     self.byte_i.d.next = self.byte_i.q.val() + 1;
                     if (self.byte_i.q.val() == 3) {
@@ -786,28 +750,28 @@ impl Logic for CmdEngine {
         {
             self.overrun_q.d.next = true;
         }
-        self.header_crc_drop_out.next = self.hdr_drop_q.q.val();
-        self.payload_crc_drop_out.next = self.pay_drop_q.q.val();
-        self.timeout_drop_out.next = self.timeout_q.q.val();
-        self.replay_out.next = self.replay_q.q.val();
-        self.executed_out.next = self.executed_q.q.val();
+        self.events.header_crc_drop.next = self.hdr_drop_q.q.val();
+        self.events.payload_crc_drop.next = self.pay_drop_q.q.val();
+        self.events.timeout_drop.next = self.timeout_q.q.val();
+        self.events.replay.next = self.replay_q.q.val();
+        self.events.executed.next = self.executed_q.q.val();
         self.overrun_out.next = self.overrun_q.q.val();
-        self.error_reply_out.next = (self.ex_state.q.val() == ExecState::HdrLoad)
+        self.events.error_reply.next = (self.ex_state.q.val() == ExecState::HdrLoad)
             & (self.rep_status.q.val() != self.st_ok.val())
             & !self.replay_q.q.val();
         self.idle_out.next = (self.rx_state.q.val() == RecvState::Hunt)
             & !self.pending.q.val()
             & (self.ex_state.q.val() == ExecState::Idle);
-        self.hunted_out.next = self.hunted_q.q.val();
+        self.events.hunted.next = self.hunted_q.q.val();
     }
 }
 
 /// A register bus operation, as the engine issues it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BusOp {
-    /// `bus_we` with (address, data).
+    /// `bus.we` with (address, data).
     Write(u32, u32),
-    /// `bus_re` with the address.
+    /// `bus.re` with the address.
     Read(u32),
 }
 
@@ -821,21 +785,83 @@ struct Last {
     write_status: Option<(u8, u32)>,
 }
 
+/// A bus access the register file refused: the status the reply carries
+/// (`status::BUSY`, `BAD_VALUE`, `FAULT`, or `BAD_ADDRESS` for a word with
+/// no register) and why, for logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Status code for the reply.
+    pub status: u8,
+    /// What went wrong, for the device's log.
+    pub why: String,
+}
+
+impl Refusal {
+    /// A refusal.
+    pub fn new(status: u8, why: impl Into<String>) -> Self {
+        Self {
+            status,
+            why: why.into(),
+        }
+    }
+}
+
+/// The register file behind [`CmdEngine`]'s bus, as a model: what one bus
+/// access does. The engine model issues accesses in burst order, one word at
+/// a time, only for words the register map allows (`regs::check_burst`).
+pub trait BusModel {
+    /// One access: `Some(v)` writes `v`, `None` reads. Returns the word read
+    /// (anything for a write), or the refusal; a refused access changes
+    /// nothing.
+    fn access(&mut self, addr: u32, write: Option<u32>) -> Result<u32, Refusal>;
+    /// The engine's event counts before the request whose accesses follow
+    /// (a register file that counts the engine's strobes keeps them).
+    fn events(&mut self, _counts: &EventCounts) {}
+}
+
+/// A register file given as a plain memory (word `a` at index `a`) and a
+/// [`BusStatusFn`] saying which accesses it refuses: the register file of
+/// the engine's own tests.
+pub struct MemBus {
+    /// The memory.
+    pub mem: Vec<u32>,
+    /// Which accesses it refuses.
+    pub status_fn: BusStatusFn,
+}
+
+impl BusModel for MemBus {
+    fn access(&mut self, addr: u32, write: Option<u32>) -> Result<u32, Refusal> {
+        let st = (self.status_fn)(&self.mem, addr, write);
+        if st != status::OK {
+            return Err(Refusal::new(st, "refused by the test's status function"));
+        }
+        match write {
+            Some(v) => {
+                self.mem[addr as usize] = v;
+                Ok(0)
+            }
+            None => Ok(self.mem[addr as usize]),
+        }
+    }
+}
+
 /// Transaction-level reference model of [`CmdEngine`], on
-/// `fiberloop_spec::proto::Parser`, `encode` and `regs::check_burst`, with
-/// the semantics of the host-side engine model (`host/src/device/engine.rs`)
-/// for a register file given as a plain memory `mem` of words behind the
-/// bus and a [`BusStatusFn`] telling which accesses it refuses. Time is in
-/// clocks (the clock of each byte).
-pub struct EngineModel {
+/// `fiberloop_spec::proto::Parser`, `encode` and `regs::check_burst`, in
+/// front of a register file model `R` ([`BusModel`]): the one model of the
+/// command engine, used with [`MemBus`] by the engine's own tests and with
+/// the register file's model (`crate::top::reg_file_model`) as the model
+/// of the whole board's control side (the host's `board=model` simulator
+/// and `BoardCore`'s lockstep test). Time is in the unit of the partial-frame
+/// timeout given to [`EngineModel::new`] (clocks for the gateware's tests).
+pub struct EngineModel<R: BusModel> {
     parser: fiberloop_spec::proto::Parser,
     last: Option<Last>,
-    /// The register file behind the bus (word `a` at index `a`).
-    pub mem: Vec<u32>,
-    /// Every bus operation issued, in order.
+    /// The register file behind the bus.
+    pub regs: R,
+    /// Every bus operation issued, in order (when [`EngineModel::log_bus`]).
     pub bus: Vec<BusOp>,
-    /// Which accesses the register file refuses.
-    pub status_fn: BusStatusFn,
+    /// Whether to record [`EngineModel::bus`].
+    pub log_bus: bool,
     /// Bursts stopped by a refusal, by status code.
     pub refusals: [u64; 8],
     /// Retried WRITEs answered from memory.
@@ -865,38 +891,50 @@ pub struct EventCounts {
     pub executed: u64,
     /// Bytes skipped while hunting for a sync.
     pub hunted: u64,
+    /// Replies with a status other than OK (replays not counted).
+    pub error_replies: u64,
 }
 
-impl EngineModel {
+impl EngineModel<MemBus> {
     /// A model of `CmdEngine::new(timeout_clocks)` in front of `mem`.
     pub fn new(timeout_clocks: u32, mem: Vec<u32>, status_fn: BusStatusFn) -> Self {
+        Self::with_regs(timeout_clocks as u64, MemBus { mem, status_fn })
+    }
+}
+
+impl<R: BusModel> EngineModel<R> {
+    /// A model of the engine with a partial-frame timeout of `timeout`
+    /// time units in front of the register file `regs`.
+    pub fn with_regs(timeout: u64, regs: R) -> Self {
         Self {
             parser: fiberloop_spec::proto::Parser::new(
                 fiberloop_spec::proto::Direction::Request,
-                timeout_clocks as u64,
+                timeout,
             ),
             last: None,
-            mem,
+            regs,
             bus: Vec::new(),
-            status_fn,
+            log_bus: true,
             refusals: [0; 8],
             replays: 0,
             counts: EventCounts::default(),
         }
     }
 
-    /// Time passes to clock `now` without a byte (drops a timed-out
-    /// partial frame).
+    /// Time passes to `now` without a byte (drops a timed-out partial
+    /// frame).
     pub fn poll(&mut self, now: u64) {
         if self.parser.poll(now).is_some() {
             self.counts.timeouts += 1;
         }
     }
 
-    /// Receives byte `b` in clock `now`; appends the reply bytes to `out`.
+    /// Receives byte `b` at time `now`; appends the reply bytes to `out`.
     pub fn push(&mut self, b: u8, now: u64, out: &mut Vec<u8>) {
         use fiberloop_spec::proto::{DropReason, Event};
-        match self.parser.push(b, now) {
+        let ev = self.parser.push(b, now);
+        self.counts.hunted = self.parser.hunted_bytes();
+        match ev {
             Some(Event::Frame(h)) => {
                 let payload = self.parser.payload().to_vec();
                 self.execute(h, &payload, out);
@@ -906,28 +944,36 @@ impl EngineModel {
             Some(Event::Dropped(DropReason::Timeout)) => self.counts.timeouts += 1,
             _ => {}
         }
-        self.counts.hunted = self.parser.hunted_bytes();
+    }
+
+    fn reply(&mut self, seq: u8, st: u8, addr: u32, data: &[u32], out: &mut Vec<u8>) {
+        use fiberloop_spec::proto::{encode, Direction, Header};
+        let rh = Header {
+            seq,
+            code: st,
+            addr,
+            len: data.len() as u16,
+        };
+        let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut buf = vec![0u8; fiberloop_spec::proto::MAX_FRAME_BYTES];
+        let n = encode(Direction::Reply, &rh, &bytes, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
+        if st != status::OK {
+            self.counts.error_replies += 1;
+            log::debug!(
+                "seq {seq}: {} at 0x{addr:08x}",
+                fiberloop_spec::proto::status::name(st)
+            );
+        }
     }
 
     fn execute(&mut self, h: fiberloop_spec::proto::Header, payload: &[u8], out: &mut Vec<u8>) {
-        use fiberloop_spec::proto::{crc32, encode, Direction, Header};
+        use fiberloop_spec::proto::crc32;
         let header_check = h.check();
         let payload_check = if payload.is_empty() {
             0
         } else {
             crc32(payload)
-        };
-        let reply = |st: u8, addr: u32, data: &[u32], out: &mut Vec<u8>| {
-            let rh = Header {
-                seq: h.seq,
-                code: st,
-                addr,
-                len: data.len() as u16,
-            };
-            let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let mut buf = vec![0u8; fiberloop_spec::proto::MAX_FRAME_BYTES];
-            let n = encode(Direction::Reply, &rh, &bytes, &mut buf).unwrap();
-            out.extend_from_slice(&buf[..n]);
         };
         if h.code == cmd::WRITE {
             if let Some(Last {
@@ -938,70 +984,79 @@ impl EngineModel {
             }) = self.last
             {
                 if seq == h.seq && hc == header_check && pc == payload_check {
+                    log::debug!("seq {seq} repeated: WRITE answered from memory");
                     self.replays += 1;
                     self.counts.replays += 1;
-                    reply(st, a, &[], out);
+                    // A replay is not counted as an error reply.
+                    let errors = self.counts.error_replies;
+                    self.reply(h.seq, st, a, &[], out);
+                    self.counts.error_replies = errors;
                     return;
                 }
             }
         }
+        self.regs.events(&self.counts);
         let len = h.len as usize;
         let mut data = Vec::new();
         match h.code {
             cmd::PING => {
                 if len != 0 {
-                    return reply(status::BAD_LENGTH, h.addr, &[], out);
+                    return self.reply(h.seq, status::BAD_LENGTH, h.addr, &[], out);
                 }
                 // The identification words are read, whatever the status.
                 for a in 0..fiberloop_spec::proto::IDENT_WORDS as u32 {
-                    self.bus.push(BusOp::Read(regs::IDENT + a));
-                    data.push(self.mem[(regs::IDENT + a) as usize]);
+                    self.log(BusOp::Read(regs::IDENT + a));
+                    data.push(self.regs.access(regs::IDENT + a, None).unwrap_or(0));
                 }
             }
             cmd::READ | cmd::WRITE => {
                 if len == 0 || len > MAX_BURST_WORDS {
-                    return reply(status::BAD_LENGTH, h.addr, &[], out);
+                    return self.reply(h.seq, status::BAD_LENGTH, h.addr, &[], out);
                 }
                 let write = h.code == cmd::WRITE;
                 if let Err(a) = regs::check_burst(h.addr, len as u32, write) {
-                    return reply(status::BAD_ADDRESS, a, &[], out);
+                    return self.reply(h.seq, status::BAD_ADDRESS, a, &[], out);
                 }
                 for i in 0..len {
                     let a = h.addr + i as u32;
                     let v = if write {
                         let w = &payload[4 * i..4 * i + 4];
                         let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                        self.bus.push(BusOp::Write(a, v));
+                        self.log(BusOp::Write(a, v));
                         Some(v)
                     } else {
-                        self.bus.push(BusOp::Read(a));
+                        self.log(BusOp::Read(a));
                         None
                     };
-                    let st = (self.status_fn)(&self.mem, a, v);
-                    if st != status::OK {
-                        self.refusals[st as usize & 7] += 1;
-                        // Stop there; BAD_VALUE and FAULT count as executed.
-                        reply(st, a, &[], out);
-                        if matches!(st, status::BAD_VALUE | status::FAULT) {
-                            self.counts.executed += 1;
-                            self.last = Some(Last {
-                                seq: h.seq,
-                                header_check,
-                                payload_check,
-                                write_status: write.then_some((st, a)),
-                            });
+                    match self.regs.access(a, v) {
+                        Ok(d) => {
+                            if v.is_none() {
+                                data.push(d);
+                            }
                         }
-                        return;
-                    }
-                    match v {
-                        Some(v) => self.mem[a as usize] = v,
-                        None => data.push(self.mem[a as usize]),
+                        Err(r) => {
+                            let st = r.status;
+                            log::debug!("0x{a:08x} refused: {}", r.why);
+                            self.refusals[st as usize & 7] += 1;
+                            // Stop there; BAD_VALUE and FAULT count as executed.
+                            self.reply(h.seq, st, a, &[], out);
+                            if matches!(st, status::BAD_VALUE | status::FAULT) {
+                                self.counts.executed += 1;
+                                self.last = Some(Last {
+                                    seq: h.seq,
+                                    header_check,
+                                    payload_check,
+                                    write_status: write.then_some((st, a)),
+                                });
+                            }
+                            return;
+                        }
                     }
                 }
             }
-            _ => return reply(status::BAD_COMMAND, h.addr, &[], out),
+            _ => return self.reply(h.seq, status::BAD_COMMAND, h.addr, &[], out),
         }
-        reply(status::OK, h.addr, &data, out);
+        self.reply(h.seq, status::OK, h.addr, &data, out);
         self.counts.executed += 1;
         self.last = Some(Last {
             seq: h.seq,
@@ -1010,12 +1065,18 @@ impl EngineModel {
             write_status: (h.code == cmd::WRITE).then_some((status::OK, h.addr)),
         });
     }
+
+    fn log(&mut self, op: BusOp) {
+        if self.log_bus {
+            self.bus.push(op);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::proto::{encode, Direction, Header, MAX_FRAME_BYTES};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1052,7 +1113,7 @@ mod tests {
         m: Model,
         p: [Port; 13],
         st: u8,
-        ev: [Port; 6],
+        ev: [Port; 7],
         counts: EventCounts,
         rng: ChaCha8Rng,
         clock: u64,
@@ -1073,25 +1134,26 @@ mod tests {
                 "clock",
                 "data_in",
                 "valid_in",
-                "ready_in",
-                "bus_rdata",
-                "data_out",
-                "valid_out",
-                "bus_addr",
-                "bus_wdata",
-                "bus_we",
-                "bus_re",
+                "reply$ready",
+                "bus$rdata",
+                "reply$data",
+                "reply$valid",
+                "bus$addr",
+                "bus$wdata",
+                "bus$we",
+                "bus$re",
                 "overrun_out",
-                "bus_status_in",
+                "bus$status",
             ]
             .map(|n| m.p(n));
             let ev = [
-                "header_crc_drop_out",
-                "payload_crc_drop_out",
-                "timeout_drop_out",
-                "replay_out",
-                "executed_out",
-                "hunted_out",
+                "events$header_crc_drop",
+                "events$payload_crc_drop",
+                "events$timeout_drop",
+                "events$replay",
+                "events$executed",
+                "events$hunted",
+                "events$error_reply",
             ]
             .map(|n| m.p(n));
             Bench {
@@ -1157,6 +1219,7 @@ mod tests {
             self.counts.replays += e[3];
             self.counts.executed += e[4];
             self.counts.hunted += e[5];
+            self.counts.error_replies += e[6];
             self.m.set(clk, 1);
             self.m.eval();
             self.clock += 1;
@@ -1202,7 +1265,7 @@ mod tests {
 
     /// Sends `bytes` with random gaps (rarely one at the timeout boundary),
     /// to the hardware and the model.
-    fn send(b: &mut Bench, model: &mut EngineModel, bytes: &[u8], expect: &mut Vec<u8>) {
+    fn send(b: &mut Bench, model: &mut EngineModel<MemBus>, bytes: &[u8], expect: &mut Vec<u8>) {
         let edge = if b.rng.gen_ratio(1, 25) {
             Some(b.rng.gen_range(0..bytes.len()))
         } else {
@@ -1416,7 +1479,7 @@ mod tests {
             b.cycle(None);
         }
         assert_eq!(b.out, expect, "no stray reply bytes");
-        assert_eq!(b.mem, model.mem);
+        assert_eq!(b.mem, model.regs.mem);
         assert_eq!(b.overruns, 0);
         model.poll(b.clock);
         assert_eq!(b.counts, model.counts, "event strobes");
@@ -1483,7 +1546,7 @@ mod tests {
     fn cmd_engine_is_synthesizable() {
         let mut uut = CmdEngine::new(1_250_000);
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_cmd_engine").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_cmd_engine").unwrap();
         println!("{rep:?}");
         println!(
             "CmdEngine: {} LUTs, {} FFs, {} BRAMs",

@@ -69,7 +69,7 @@ impl Logic for Crc32Byte {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -103,7 +103,7 @@ mod tests {
     fn crc32_byte_is_synthesizable() {
         let mut uut = Crc32Byte::default();
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_crc32_byte").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_crc32_byte").unwrap();
         println!("Crc32Byte: {} LUTs", rep.luts());
         assert!(rep.luts() < 200, "{} LUTs", rep.luts());
     }

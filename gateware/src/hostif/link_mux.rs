@@ -2,6 +2,7 @@
 //! one [`CmdEngine`](super::cmd_engine::CmdEngine), with each reply routed
 //! back to the link its request came on.
 
+use crate::bundles::ByteIn;
 use rust_hdl::prelude::*;
 
 /// Joins two byte links to one command engine, a frame at a time.
@@ -26,7 +27,7 @@ use rust_hdl::prelude::*;
 ///   byte from A while B owns is lost (`lost_out`): a host using the UART
 ///   while another uses the FIFO port sees a dropped request, and retries.
 ///
-/// Reply bytes (`rep_*`, the engine's output) go to the owner's transmitter
+/// Reply bytes (`rep`, the engine's output) go to the owner's transmitter
 /// (`a_tx_*` or `b_tx_*`) with that transmitter's `ready`; the other
 /// transmitter sees no valid byte.
 ///
@@ -66,12 +67,8 @@ pub struct LinkMux {
     pub valid_out: Signal<Out, Bit>,
     /// From the engine: between frames (see above).
     pub idle_in: Signal<In, Bit>,
-    /// From the engine: reply byte.
-    pub rep_data_in: Signal<In, Bits<8>>,
-    /// From the engine: `rep_data_in` holds a reply byte.
-    pub rep_valid_in: Signal<In, Bit>,
-    /// To the engine: the reply byte is taken this clock.
-    pub rep_ready_out: Signal<Out, Bit>,
+    /// The command engine's reply stream (to the owner's link).
+    pub rep: ByteIn,
     /// The link that owns the engine (0 = A, 1 = B).
     pub owner_out: Signal<Out, Bit>,
     /// Strobe: a byte from link A was lost (B owned the busy engine).
@@ -105,13 +102,13 @@ impl Logic for LinkMux {
         self.b_ready_out.next = self.take_b.val();
         self.lost_out.next = self.a_valid_in.val() & !self.take_a.val();
         // Replies go to the owner (it cannot change while a reply is out).
-        self.a_tx_data_out.next = self.rep_data_in.val();
-        self.b_tx_data_out.next = self.rep_data_in.val();
-        self.a_tx_valid_out.next = self.rep_valid_in.val() & !self.owner.q.val();
-        self.b_tx_valid_out.next = self.rep_valid_in.val() & self.owner.q.val();
-        self.rep_ready_out.next = self.a_tx_ready_in.val();
+        self.a_tx_data_out.next = self.rep.data.val();
+        self.b_tx_data_out.next = self.rep.data.val();
+        self.a_tx_valid_out.next = self.rep.valid.val() & !self.owner.q.val();
+        self.b_tx_valid_out.next = self.rep.valid.val() & self.owner.q.val();
+        self.rep.ready.next = self.a_tx_ready_in.val();
         if self.owner.q.val() {
-            self.rep_ready_out.next = self.b_tx_ready_in.val();
+            self.rep.ready.next = self.b_tx_ready_in.val();
         }
         self.owner_out.next = self.owner.q.val();
     }
@@ -190,7 +187,7 @@ impl LinkMuxModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -207,8 +204,8 @@ mod tests {
             p("b_data_in"),
             p("b_valid_in"),
             p("idle_in"),
-            p("rep_data_in"),
-            p("rep_valid_in"),
+            p("rep$data"),
+            p("rep$valid"),
             p("a_tx_ready_in"),
             p("b_tx_ready_in"),
         ];
@@ -220,7 +217,7 @@ mod tests {
             p("a_tx_valid_out"),
             p("b_tx_data_out"),
             p("b_tx_valid_out"),
-            p("rep_ready_out"),
+            p("rep$ready"),
             p("owner_out"),
             p("lost_out"),
         ];
@@ -329,7 +326,7 @@ mod tests {
     fn link_mux_is_synthesizable() {
         let mut uut = LinkMux::default();
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_link_mux").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_link_mux").unwrap();
         println!("LinkMux: {} LUTs, {} FFs", rep.luts(), rep.ffs());
         assert!(rep.luts() < 60, "{} LUTs", rep.luts());
     }

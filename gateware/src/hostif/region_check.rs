@@ -64,7 +64,7 @@ impl Logic for RegionCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -96,7 +96,7 @@ mod tests {
     fn region_check_is_synthesizable() {
         let mut uut = RegionCheck::default();
         uut.connect_all();
-        let rep = crate::synth::synth_block(&uut, "hostif_region_check").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_region_check").unwrap();
         println!("RegionCheck: {} LUTs", rep.luts());
         assert!(rep.luts() < 250, "{} LUTs", rep.luts());
     }

@@ -418,7 +418,7 @@ pub fn serialize_byte(line: &mut Vec<bool>, t: f64, bit_time: f64, b: u8) -> f64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -600,12 +600,12 @@ mod tests {
     fn uart_is_synthesizable() {
         let mut rx = UartRx::new(42);
         rx.connect_all();
-        let rep = crate::synth::synth_block(&rx, "uart_rx").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&rx, "uart_rx").unwrap();
         println!("UartRx: {} LUTs, {} FFs", rep.luts(), rep.ffs());
         assert!(rep.luts() < 150, "{} LUTs", rep.luts());
         let mut tx = UartTx::new(42);
         tx.connect_all();
-        let rep = crate::synth::synth_block(&tx, "uart_tx").unwrap();
+        let rep = fiberloop_harness::synth::synth_block(&tx, "uart_tx").unwrap();
         println!("UartTx: {} LUTs, {} FFs", rep.luts(), rep.ffs());
         assert!(rep.luts() < 150, "{} LUTs", rep.luts());
     }

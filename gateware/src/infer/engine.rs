@@ -10,14 +10,14 @@
 //! ```
 //!
 //! # Use
-//! 1. The host writes the layer table (see [`LayerSequencer`]; `table_*`,
-//!    `n_layers_in`) and the per-output parameters (`param_we`,
+//! 1. The host writes the layer table (see [`LayerSequencer`]; `host.layers`)
+//!    and the per-output parameters (`host.param_we`,
 //!    `param_addr`, `param_data` packed as [`ParamEntry::pack`]: one entry
 //!    per output row of every layer, layer `k`'s row `j` at the layer's
 //!    `param_base + j`).
 //! 2. The host writes the batch's inputs (`in_we`, `in_row` = batch row,
 //!    `in_index` = input index, `in_data` = int8) into the activation
-//!    buffer's write bank. Writes are ignored while `busy_out` is high.
+//!    buffer's write bank. Writes are ignored while `host.busy` is high.
 //! 3. `start`: the banks swap (the inputs become the read bank) and the
 //!    sequencer is armed. As each layer passes on the tap, the array
 //!    computes it from the read bank and writes its int8 outputs into the
@@ -25,7 +25,7 @@
 //!    so the next layer reads them. The layout's gap between layers
 //!    (`fiberloop_spec::layout::Params::gap_words`) must be at least
 //!    [`DRAIN_CLOCKS`] + 2 words.
-//! 4. `done_out` rises when the last layer's outputs are in the read bank;
+//! 4. `host.done` rises when the last layer's outputs are in the read bank;
 //!    the host reads them with `out_row` and `out_word` (outputs `2a`,
 //!    `2a + 1` of batch row `out_row` on `out_data` one clock later, lane 0
 //!    first). `bad_out` says a weight frame was marked bad during the
@@ -39,18 +39,13 @@
 //! weight word (2B MACs) per clock, never stalls. Reset: `reset` stops an
 //! inference and clears the flags; memories keep their contents.
 
+use crate::bundles::{EnginePort, LayerTablePort, TapIn};
 use crate::infer::sequencer::LayerSequencer;
 use crate::mac::activations::{ActivationBuffer, WORD_ADDR_BITS};
 use crate::mac::array::{MacArray, INDEX_BITS, ROW_BITS, Y_LATENCY};
 use rust_hdl::prelude::*;
 
-/// Bits of a parameter-memory address (entries for all output rows of all
-/// layers).
-pub const PARAM_ADDR_BITS: usize = 10;
-/// Parameter-memory entries.
-pub const PARAM_ENTRIES: usize = 1 << PARAM_ADDR_BITS;
-/// Bits of a packed parameter entry.
-pub const PARAM_BITS: usize = 78;
+pub use fiberloop_spec::engine::{ParamEntry, PARAM_ADDR_BITS, PARAM_BITS, PARAM_ENTRIES};
 
 /// Clocks from a layer's `layer_done` (sequencer output) to the bank swap:
 /// one clock into the array, [`Y_LATENCY`] to batch row 0's result, and
@@ -62,33 +57,6 @@ pub const fn drain_clocks(batch: usize) -> usize {
 /// [`drain_clocks`] of the default batch of 8.
 pub const DRAIN_CLOCKS: usize = drain_clocks(8);
 
-/// The per-output-row parameters of a layer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ParamEntry {
-    /// int32 bias, with the input zero point folded in.
-    pub bias: i32,
-    /// Requantiser multiplier M0 (Q31).
-    pub multiplier: i32,
-    /// Right shift, 0..=31.
-    pub shift: u8,
-    /// Output zero point.
-    pub zero_point: i8,
-    /// ReLU.
-    pub relu: bool,
-}
-
-impl ParamEntry {
-    /// Packed: bits 31:0 bias, 63:32 multiplier, 68:64 shift, 76:69 zero
-    /// point, 77 ReLU.
-    pub fn pack(&self) -> u128 {
-        (self.bias as u32 as u128)
-            | (self.multiplier as u32 as u128) << 32
-            | ((self.shift & 31) as u128) << 64
-            | (self.zero_point as u8 as u128) << 69
-            | (self.relu as u128) << 77
-    }
-}
-
 /// The inference engine. See the module documentation.
 #[derive(LogicBlock)]
 pub struct InferenceEngine<const B: usize> {
@@ -96,54 +64,11 @@ pub struct InferenceEngine<const B: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Tap: payload word.
-    pub tap_data_in: Signal<In, Bits<16>>,
-    /// Tap: valid.
-    pub tap_valid_in: Signal<In, Bit>,
-    /// Tap: first payload word of a frame.
-    pub tap_start_in: Signal<In, Bit>,
-    /// Tap: slot.
-    pub tap_slot_in: Signal<In, Bits<16>>,
-    /// Tap: the frame is marked bad.
-    pub tap_bad_in: Signal<In, Bit>,
-    /// Layer table write enable.
-    pub table_we: Signal<In, Bit>,
-    /// Layer table entry.
-    pub table_addr: Signal<In, Bits<3>>,
-    /// Layer table data (see `LayerEntry::pack`).
-    pub table_data: Signal<In, Bits<64>>,
-    /// Layers in the network.
-    pub n_layers_in: Signal<In, Bits<4>>,
-    /// Parameter memory write enable.
-    pub param_we: Signal<In, Bit>,
-    /// Parameter memory address.
-    pub param_addr: Signal<In, Bits<PARAM_ADDR_BITS>>,
-    /// Parameter entry (see [`ParamEntry::pack`]).
-    pub param_data: Signal<In, Bits<PARAM_BITS>>,
-    /// Input write enable (ignored while busy).
-    pub in_we: Signal<In, Bit>,
-    /// Input write: batch row.
-    pub in_row: Signal<In, Bits<ROW_BITS>>,
-    /// Input write: input index.
-    pub in_index: Signal<In, Bits<11>>,
-    /// Input write: the int8 input.
-    pub in_data: Signal<In, Bits<8>>,
-    /// Strobe: start an inference on the inputs written.
-    pub start: Signal<In, Bit>,
-    /// Output read: batch row.
-    pub out_row: Signal<In, Bits<ROW_BITS>>,
-    /// Output read: word address (outputs `2a`, `2a + 1`).
-    pub out_word: Signal<In, Bits<WORD_ADDR_BITS>>,
-    /// Output read data, one clock after the address (while not busy).
-    pub out_data: Signal<Out, Bits<16>>,
-    /// An inference is running.
-    pub busy_out: Signal<Out, Bit>,
-    /// Sticky until `start`: the last inference finished.
-    pub done_out: Signal<Out, Bit>,
-    /// Sticky until `start`: a weight frame was marked bad.
-    pub bad_out: Signal<Out, Bit>,
-    /// Sticky: the array's drain overran (row stride below B).
-    pub overrun_out: Signal<Out, Bit>,
+    /// Payload tap of the loop controller.
+    pub tap: TapIn,
+    /// Host port: layer table, parameters, inputs, start, outputs and
+    /// flags (see the module documentation).
+    pub host: EnginePort,
     /// Accumulator stream: value.
     pub acc_out: Signal<Out, Bits<32>>,
     /// Accumulator stream: valid.
@@ -186,30 +111,8 @@ impl<const B: usize> Default for InferenceEngine<B> {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            tap_data_in: Default::default(),
-            tap_valid_in: Default::default(),
-            tap_start_in: Default::default(),
-            tap_slot_in: Default::default(),
-            tap_bad_in: Default::default(),
-            table_we: Default::default(),
-            table_addr: Default::default(),
-            table_data: Default::default(),
-            n_layers_in: Default::default(),
-            param_we: Default::default(),
-            param_addr: Default::default(),
-            param_data: Default::default(),
-            in_we: Default::default(),
-            in_row: Default::default(),
-            in_index: Default::default(),
-            in_data: Default::default(),
-            start: Default::default(),
-            out_row: Default::default(),
-            out_word: Default::default(),
-            out_data: Default::default(),
-            busy_out: Default::default(),
-            done_out: Default::default(),
-            bad_out: Default::default(),
-            overrun_out: Default::default(),
+            tap: Default::default(),
+            host: Default::default(),
             acc_out: Default::default(),
             acc_valid_out: Default::default(),
             acc_row_out: Default::default(),
@@ -250,23 +153,16 @@ impl<const B: usize> Logic for InferenceEngine<B> {
         // ---- sequencer ----
         self.seq.clock.next = self.clock.val();
         self.seq.reset.next = self.reset.val();
-        self.seq.tap_data_in.next = self.tap_data_in.val();
-        self.seq.tap_valid_in.next = self.tap_valid_in.val();
-        self.seq.tap_start_in.next = self.tap_start_in.val();
-        self.seq.tap_slot_in.next = self.tap_slot_in.val();
-        self.seq.tap_bad_in.next = self.tap_bad_in.val();
-        self.seq.table_we.next = self.table_we.val();
-        self.seq.table_addr.next = self.table_addr.val();
-        self.seq.table_data.next = self.table_data.val();
-        self.seq.n_layers_in.next = self.n_layers_in.val();
-        self.seq.arm.next = (self.start.val() & (!self.busy.val()));
+        TapIn::link(&mut self.tap, &mut self.seq.tap);
+        LayerTablePort::link(&mut self.host.layers, &mut self.seq.layers);
+        self.seq.arm.next = (self.host.start.val() & (!self.busy.val()));
 
         // ---- parameters: read with the sequencer's word, used a clock later
         self.params.read_clock.next = self.clock.val();
         self.params.write_clock.next = self.clock.val();
-        self.params.write_enable.next = self.param_we.val();
-        self.params.write_address.next = self.param_addr.val();
-        self.params.write_data.next = self.param_data.val();
+        self.params.write_enable.next = self.host.param_we.val();
+        self.params.write_address.next = self.host.param_addr.val();
+        self.params.write_data.next = self.host.param_data.val();
         self.params.read_address.next = self.seq.w_param_out.val().get_bits::<PARAM_ADDR_BITS>(0);
 
         self.w_data.d.next = self.seq.w_data_out.val();
@@ -277,27 +173,27 @@ impl<const B: usize> Logic for InferenceEngine<B> {
 
         // ---- activations ----
         self.acts.clock.next = self.clock.val();
-        self.acts.read_address_in.next = self.out_word.val();
+        self.acts.read_address_in.next = self.host.out_word.val();
         // (By the sequencer's valid, not its busy: busy falls with the last
         // word of the last layer, whose activations are still to be read.)
         if self.seq.w_valid_out.val() {
             self.acts.read_address_in.next =
                 self.seq.w_word_out.val().get_bits::<WORD_ADDR_BITS>(0);
         }
-        self.acts.write_in.next = (self.in_we.val() & (!self.busy.val()));
-        self.acts.write_row_in.next = self.in_row.val();
-        self.acts.write_index_in.next = self.in_index.val();
-        self.acts.write_data_in.next = self.in_data.val();
+        self.acts.write_in.next = (self.host.in_we.val() & (!self.busy.val()));
+        self.acts.write_row_in.next = self.host.in_row.val();
+        self.acts.write_index_in.next = self.host.in_index.val();
+        self.acts.write_data_in.next = self.host.in_data.val();
         if self.busy.val() {
             self.acts.write_in.next = self.array.y_valid_out.val();
             self.acts.write_row_in.next = self.array.y_row_out.val();
             self.acts.write_index_in.next = self.array.y_index_out.val().get_bits::<11>(0);
             self.acts.write_data_in.next = self.array.y_out.val();
         }
-        self.out_data.next = self.acts.act_out[0].val();
+        self.host.out_data.next = self.acts.act_out[0].val();
         for b in 0..B {
-            if self.out_row.val() == self.row_ids[b].val() {
-                self.out_data.next = self.acts.act_out[b].val();
+            if self.host.out_row.val() == self.row_ids[b].val() {
+                self.host.out_data.next = self.acts.act_out[b].val();
             }
         }
 
@@ -316,10 +212,10 @@ impl<const B: usize> Logic for InferenceEngine<B> {
         self.array.zero_point_in.next = self.params.read_data.val().get_bits::<8>(69);
         self.array.relu_in.next = self.params.read_data.val().get_bit(77);
         self.array.index_in.next = self.w_row.q.val().get_bits::<INDEX_BITS>(0);
-        self.array.clear_in.next = self.start.val();
+        self.array.clear_in.next = self.host.start.val();
 
         // ---- bank swaps: at start, and when a layer has drained ----
-        self.acts.swap_in.next = (self.start.val() & (!self.busy.val()));
+        self.acts.swap_in.next = (self.host.start.val() & (!self.busy.val()));
         if self.drain.q.val().any() {
             self.drain.d.next = (self.drain.q.val() - 1);
             if (self.drain.q.val() == 1) {
@@ -332,7 +228,7 @@ impl<const B: usize> Logic for InferenceEngine<B> {
         if self.seq.layer_done_out.val() {
             self.drain.d.next = self.k_drain.val();
         }
-        if (self.start.val() & (!self.busy.val())) {
+        if (self.host.start.val() & (!self.busy.val())) {
             self.done.d.next = false;
         }
         if self.reset.val() {
@@ -341,10 +237,10 @@ impl<const B: usize> Logic for InferenceEngine<B> {
             self.w_valid.d.next = false;
         }
 
-        self.busy_out.next = self.busy.val();
-        self.done_out.next = self.done.q.val();
-        self.bad_out.next = self.seq.bad_out.val();
-        self.overrun_out.next = self.array.overrun_out.val();
+        self.host.busy.next = self.busy.val();
+        self.host.done.next = self.done.q.val();
+        self.host.bad.next = self.seq.bad_out.val();
+        self.host.overrun.next = self.array.overrun_out.val();
         self.acc_out.next = self.array.acc_out.val();
         self.acc_valid_out.next = self.array.acc_valid_out.val();
         self.acc_row_out.next = self.array.acc_row_out.val();
@@ -360,7 +256,7 @@ impl<const B: usize> Logic for InferenceEngine<B> {
 mod tests {
     use super::*;
     use crate::infer::sequencer::LayerEntry;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::layout::{LayerShape, Params, Placement, Planner, SLOT_WORDS};
     use fiberloop_spec::quant::{dot, Requant};
     use rand::{Rng, SeedableRng};
@@ -470,30 +366,30 @@ mod tests {
     const PORTS: [&str; 27] = [
         "clock",
         "reset",
-        "tap_data_in",
-        "tap_valid_in",
-        "tap_start_in",
-        "tap_slot_in",
-        "tap_bad_in",
-        "table_we",
-        "table_addr",
-        "table_data",
-        "n_layers_in",
-        "param_we",
-        "param_addr",
-        "param_data",
-        "in_we",
-        "in_row",
-        "in_index",
-        "in_data",
-        "start",
-        "out_row",
-        "out_word",
-        "out_data",
-        "busy_out",
-        "done_out",
-        "bad_out",
-        "overrun_out",
+        "tap$data",
+        "tap$valid",
+        "tap$start",
+        "tap$slot",
+        "tap$bad",
+        "host$layers$we",
+        "host$layers$addr",
+        "host$layers$data",
+        "host$layers$n_layers",
+        "host$param_we",
+        "host$param_addr",
+        "host$param_data",
+        "host$in_we",
+        "host$in_row",
+        "host$in_index",
+        "host$in_data",
+        "host$start",
+        "host$out_row",
+        "host$out_word",
+        "host$out_data",
+        "host$busy",
+        "host$done",
+        "host$bad",
+        "host$overrun",
         "acc_valid_out",
     ];
 
@@ -531,7 +427,13 @@ mod tests {
             self.set("clock", 1);
             self.m.eval();
             // Strobes last one clock.
-            for n in ["table_we", "param_we", "in_we", "start", "reset"] {
+            for n in [
+                "host$layers$we",
+                "host$param_we",
+                "host$in_we",
+                "host$start",
+                "reset",
+            ] {
                 self.set(n, 0);
             }
         }
@@ -560,14 +462,14 @@ mod tests {
                 row_words: pl.row_words as u16,
                 param_base: base,
             };
-            dut.set("table_we", 1);
-            dut.set("table_addr", k as u64);
-            dut.set("table_data", e.pack());
+            dut.set("host$layers$we", 1);
+            dut.set("host$layers$addr", k as u64);
+            dut.set("host$layers$data", e.pack());
             dut.tick(&mut acc);
             for (j, p) in l.p.iter().enumerate() {
-                dut.set("param_we", 1);
-                dut.set("param_addr", base as u64 + j as u64);
-                let port = dut.p["param_data"];
+                dut.set("host$param_we", 1);
+                dut.set("host$param_addr", base as u64 + j as u64);
+                let port = dut.p["host$param_data"];
                 let v = p.pack();
                 dut.m
                     .set_words(port, &[v as u32, (v >> 32) as u32, (v >> 64) as u32]);
@@ -575,38 +477,38 @@ mod tests {
             }
             base += l.n as u16;
         }
-        dut.set("n_layers_in", layers.len() as u64);
+        dut.set("host$layers$n_layers", layers.len() as u64);
         for (b, xb) in x.iter().enumerate() {
             for (i, &v) in xb.iter().enumerate() {
-                dut.set("in_we", 1);
-                dut.set("in_row", b as u64);
-                dut.set("in_index", i as u64);
-                dut.set("in_data", v as u8 as u64);
+                dut.set("host$in_we", 1);
+                dut.set("host$in_row", b as u64);
+                dut.set("host$in_index", i as u64);
+                dut.set("host$in_data", v as u8 as u64);
                 dut.tick(&mut acc);
             }
         }
-        dut.set("start", 1);
+        dut.set("host$start", 1);
         dut.tick(&mut acc);
-        assert_eq!(dut.get("busy_out"), 1);
+        assert_eq!(dut.get("host$busy"), 1);
         // The loop: frames of 14 non-payload clocks + 114 payload words,
         // slots in order from `from_slot`, a lap gap.
         let gap = rng.gen_range(0..100);
         let mut slot = from_slot;
         let mut clocks = 0;
-        while dut.get("busy_out") == 1 {
+        while dut.get("host$busy") == 1 {
             for _ in 0..14 {
-                dut.set("tap_valid_in", 0);
+                dut.set("tap$valid", 0);
                 dut.tick(&mut acc);
             }
             for (w, &word) in img[slot].iter().enumerate() {
-                dut.set("tap_valid_in", 1);
-                dut.set("tap_start_in", (w == 0) as u64);
-                dut.set("tap_slot_in", slot as u64);
-                dut.set("tap_bad_in", (Some(slot) == bad) as u64);
-                dut.set("tap_data_in", word as u64);
+                dut.set("tap$valid", 1);
+                dut.set("tap$start", (w == 0) as u64);
+                dut.set("tap$slot", slot as u64);
+                dut.set("tap$bad", (Some(slot) == bad) as u64);
+                dut.set("tap$data", word as u64);
                 dut.tick(&mut acc);
             }
-            dut.set("tap_valid_in", 0);
+            dut.set("tap$valid", 0);
             slot += 1;
             if slot == img.len() {
                 slot = 0;
@@ -621,25 +523,25 @@ mod tests {
         for _ in 0..4 {
             dut.tick(&mut acc);
         }
-        assert_eq!(dut.get("done_out"), 1);
-        assert_eq!(dut.get("overrun_out"), 0);
+        assert_eq!(dut.get("host$done"), 1);
+        assert_eq!(dut.get("host$overrun"), 0);
         let n = layers.last().unwrap().n;
         let mut out = vec![vec![0i8; n]; x.len()];
         for (b, ob) in out.iter_mut().enumerate() {
             for a in 0..n.div_ceil(2) {
-                dut.set("out_row", b as u64);
-                dut.set("out_word", a as u64);
+                dut.set("host$out_row", b as u64);
+                dut.set("host$out_word", a as u64);
                 dut.tick(&mut acc);
                 dut.set("clock", 0);
                 dut.m.eval();
-                let d = dut.get("out_data") as u16;
+                let d = dut.get("host$out_data") as u16;
                 ob[2 * a] = d as u8 as i8;
                 if 2 * a + 1 < n {
                     ob[2 * a + 1] = (d >> 8) as u8 as i8;
                 }
             }
         }
-        (acc, out, dut.get("bad_out") == 1)
+        (acc, out, dut.get("host$bad") == 1)
     }
 
     fn check(layers: &[Layer], x: &[Vec<i8>], acc: &[AccEntry], out: &[Vec<i8>], case: usize) {
@@ -743,7 +645,7 @@ mod tests {
     fn inference_engine_is_synthesizable() {
         let mut uut = InferenceEngine::<BATCH>::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "inference_engine").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "inference_engine").unwrap();
         println!("inference engine (B = {BATCH}): {r}");
         assert!(r.dsps() <= 2 * BATCH + 4, "{r}");
     }

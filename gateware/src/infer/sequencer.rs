@@ -41,43 +41,10 @@
 //! per clock, never stalls. Reset: `reset` (synchronous) stops any inference
 //! and clears `busy_out`, `done_out` and `bad_out`; the table is kept.
 
+use crate::bundles::{LayerTablePort, TapIn};
 use rust_hdl::prelude::*;
 
-/// Layer table entries.
-pub const MAX_LAYERS: usize = 8;
-
-/// One layer-table entry, as packed into `table_data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct LayerEntry {
-    /// Slot holding the layer's first weight word (payload word 0).
-    pub first_slot: u16,
-    /// Rows (output channels).
-    pub rows: u16,
-    /// Row stride in words.
-    pub row_words: u16,
-    /// Parameter-memory index of row 0.
-    pub param_base: u16,
-}
-
-impl LayerEntry {
-    /// The 48-bit table word.
-    pub fn pack(&self) -> u64 {
-        (self.first_slot as u64)
-            | (self.rows as u64) << 16
-            | (self.row_words as u64) << 32
-            | (self.param_base as u64) << 48
-    }
-
-    /// The entry of a 64-bit table word.
-    pub fn unpack(d: u64) -> Self {
-        LayerEntry {
-            first_slot: d as u16,
-            rows: (d >> 16) as u16,
-            row_words: (d >> 32) as u16,
-            param_base: (d >> 48) as u16,
-        }
-    }
-}
+pub use fiberloop_spec::engine::{LayerEntry, MAX_LAYERS};
 
 /// The layer sequencer. See the module documentation.
 #[derive(LogicBlock)]
@@ -86,24 +53,11 @@ pub struct LayerSequencer {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Tap: payload word.
-    pub tap_data_in: Signal<In, Bits<16>>,
-    /// Tap: the word is a payload word.
-    pub tap_valid_in: Signal<In, Bit>,
-    /// Tap: first payload word of a frame.
-    pub tap_start_in: Signal<In, Bit>,
-    /// Tap: slot of the frame.
-    pub tap_slot_in: Signal<In, Bits<16>>,
-    /// Tap: the frame's payload is not trustworthy.
-    pub tap_bad_in: Signal<In, Bit>,
-    /// Layer table: write enable.
-    pub table_we: Signal<In, Bit>,
-    /// Layer table: entry written.
-    pub table_addr: Signal<In, Bits<3>>,
-    /// Layer table: packed entry (see [`LayerEntry::pack`]).
-    pub table_data: Signal<In, Bits<64>>,
-    /// Layers in the network, 1..=8.
-    pub n_layers_in: Signal<In, Bits<4>>,
+    /// Payload tap of the loop controller.
+    pub tap: TapIn,
+    /// Layer table: entries packed as [`LayerEntry::pack`], and the
+    /// number of layers in the network, 1..=8.
+    pub layers: LayerTablePort,
     /// Strobe: start an inference.
     pub arm: Signal<In, Bit>,
     /// Weight word.
@@ -185,15 +139,8 @@ impl Default for LayerSequencer {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            tap_data_in: Default::default(),
-            tap_valid_in: Default::default(),
-            tap_start_in: Default::default(),
-            tap_slot_in: Default::default(),
-            tap_bad_in: Default::default(),
-            table_we: Default::default(),
-            table_addr: Default::default(),
-            table_data: Default::default(),
-            n_layers_in: Default::default(),
+            tap: Default::default(),
+            layers: Default::default(),
             arm: Default::default(),
             w_data_out: Default::default(),
             w_valid_out: Default::default(),
@@ -263,9 +210,9 @@ impl Logic for LayerSequencer {
         );
         self.entries.read_clock.next = self.clock.val();
         self.entries.write_clock.next = self.clock.val();
-        self.entries.write_enable.next = self.table_we.val();
-        self.entries.write_address.next = self.table_addr.val();
-        self.entries.write_data.next = self.table_data.val();
+        self.entries.write_enable.next = self.layers.we.val();
+        self.entries.write_address.next = self.layers.addr.val();
+        self.entries.write_data.next = self.layers.data.val();
         // The entry of the current layer (read one clock after `layer`
         // changes).
         self.entries.read_address.next = self.layer.q.val();
@@ -285,18 +232,18 @@ impl Logic for LayerSequencer {
         self.one_row.next = (self.e_rows.val() == self.one16.val());
         self.word_zero.next = (self.word.q.val() == self.zero16.val());
         self.last_layer.next =
-            ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.n_layers_in.val());
+            ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.layers.n_layers.val());
         self.word_inc.next = (self.word.q.val() + self.one16.val());
         self.row_inc.next = (self.row.q.val() + self.one16.val());
         self.param_row.next = (self.e_param_base.val() + self.row.q.val());
         self.slot_hit.next =
-            (self.tap_start_in.val() & (self.tap_slot_in.val() == self.e_first_slot.val()));
+            (self.tap.start.val() & (self.tap.slot.val() == self.e_first_slot.val()));
         self.start_now.next = (self.busy.q.val()
-            & self.tap_valid_in.val()
+            & self.tap.valid.val()
             & (!self.streaming.q.val())
             & self.slot_hit.val());
         self.take.next = (self.busy.q.val()
-            & self.tap_valid_in.val()
+            & self.tap.valid.val()
             & (self.streaming.q.val() | self.slot_hit.val()));
         self.cur_word.next = self.word.q.val();
         self.cur_row.next = self.row.q.val();
@@ -313,7 +260,7 @@ impl Logic for LayerSequencer {
             self.w_param.d.next = self.e_param_base.val();
         }
 
-        self.w_data.d.next = self.tap_data_in.val();
+        self.w_data.d.next = self.tap.data.val();
         self.w_valid.d.next = self.take.val();
         self.w_last.d.next = (self.take.val() & self.row_end.val());
         self.w_row.d.next = self.cur_row.val();
@@ -336,7 +283,7 @@ impl Logic for LayerSequencer {
             } else {
                 self.word.d.next = self.word_inc.val();
             }
-            if self.tap_bad_in.val() {
+            if self.tap.bad.val() {
                 self.bad.d.next = true;
             }
             if self.layer_end.val() {
@@ -543,7 +490,7 @@ impl SequencerModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::layout::{LayerShape, Params, Planner, SLOT_WORDS};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -556,15 +503,15 @@ mod tests {
     const IN: [&str; 12] = [
         "clock",
         "reset",
-        "tap_data_in",
-        "tap_valid_in",
-        "tap_start_in",
-        "tap_slot_in",
-        "tap_bad_in",
-        "table_we",
-        "table_addr",
-        "table_data",
-        "n_layers_in",
+        "tap$data",
+        "tap$valid",
+        "tap$start",
+        "tap$slot",
+        "tap$bad",
+        "layers$we",
+        "layers$addr",
+        "layers$data",
+        "layers$n_layers",
         "arm",
     ];
     const OUT: [&str; 12] = [
@@ -855,7 +802,7 @@ mod tests {
     fn layer_sequencer_is_synthesizable() {
         let mut uut = LayerSequencer::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "layer_sequencer").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "layer_sequencer").unwrap();
         println!("layer sequencer: {r}");
         assert!(r.luts() < 400, "{r}");
     }

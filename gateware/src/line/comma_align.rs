@@ -285,7 +285,7 @@ mod tests {
     use crate::line::decoder::Decoder8b10b;
     use crate::line::encoder::Encoder8b10b;
     use crate::model::code8b10b::{self, CONTROL_CODES, K28_1, K28_5, K28_7};
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::line::{D16_2, K27_7};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -811,7 +811,7 @@ mod tests {
     fn comma_aligner_is_synthesizable() {
         let mut uut = CommaAligner::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_comma_aligner").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_comma_aligner").unwrap();
         println!("CommaAligner: {report}");
         assert!(report.ffs() <= 70, "{report}");
         assert!(report.luts() < 600, "{report}");

@@ -230,7 +230,7 @@ pub fn decode_symbol_ref(code: u16, rd_positive: bool) -> (code8b10b::Decoded, b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
 
     /// All 1024 patterns at both disparities against the model: octet,
     /// control flag, both error flags and the running disparity after.
@@ -280,7 +280,7 @@ mod tests {
     fn decode_symbol_is_synthesizable() {
         let mut uut = DecodeSymbol::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_decode_symbol").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_decode_symbol").unwrap();
         println!("DecodeSymbol: {report}");
         assert_eq!(report.ffs(), 0);
         assert!(report.luts() < 300, "{report}");

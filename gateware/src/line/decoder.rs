@@ -215,7 +215,7 @@ impl DecoderRef {
 mod tests {
     use super::*;
     use crate::model::code8b10b::{self, parse_code, CONTROL_CODES};
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::HashSet;
@@ -439,7 +439,7 @@ mod tests {
     fn decoder_is_synthesizable() {
         let mut uut = Decoder8b10b::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_decoder8b10b").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_decoder8b10b").unwrap();
         println!("Decoder8b10b: {report}");
         // The tables are the two block RAMs; their output registers are the
         // outputs. Flip-flops: RD and the delayed reset.

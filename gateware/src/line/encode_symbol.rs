@@ -221,7 +221,7 @@ pub fn encode_symbol_ref(byte: u8, k: bool, rd_positive: bool) -> (u16, bool, bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
 
     /// Every octet, as data and as a control request, at both disparities:
     /// the 256 data and 12 control code-groups exhaustively, and the 244
@@ -263,7 +263,7 @@ mod tests {
     fn encode_symbol_is_synthesizable() {
         let mut uut = EncodeSymbol::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_encode_symbol").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_encode_symbol").unwrap();
         println!("EncodeSymbol: {report}");
         assert_eq!(report.ffs(), 0);
         assert!(report.luts() < 120, "{report}");

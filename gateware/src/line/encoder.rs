@@ -126,19 +126,19 @@ impl EncoderRef {
 mod tests {
     use super::*;
     use crate::model::code8b10b::{self, parse_code, CONTROL_CODES};
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::HashSet;
 
     struct Harness {
         m: Model,
-        clock: crate::verilator::Port,
-        data: crate::verilator::Port,
-        k: crate::verilator::Port,
-        reset: crate::verilator::Port,
-        code: crate::verilator::Port,
-        invalid: crate::verilator::Port,
+        clock: fiberloop_harness::verilator::Port,
+        data: fiberloop_harness::verilator::Port,
+        k: fiberloop_harness::verilator::Port,
+        reset: fiberloop_harness::verilator::Port,
+        code: fiberloop_harness::verilator::Port,
+        invalid: fiberloop_harness::verilator::Port,
         model: EncoderRef,
         clocks: usize,
     }
@@ -354,7 +354,7 @@ mod tests {
     fn encoder_is_synthesizable() {
         let mut uut = Encoder8b10b::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "line_encoder8b10b").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "line_encoder8b10b").unwrap();
         println!("Encoder8b10b: {report}");
         assert_eq!(report.ffs(), 23);
         assert!(report.luts() < 250, "{report}");

@@ -54,6 +54,7 @@
 //! returns to `Idle`, clears counters, pending operations and errors (buffer
 //! contents are kept).
 
+use crate::bundles::{FrameIn, FrameOut, LoopCounters, SlotPort, TapOut};
 use fiberloop_spec::frame::{flags, word, FRAME_WORDS};
 use rust_hdl::prelude::*;
 
@@ -61,6 +62,11 @@ use rust_hdl::prelude::*;
 pub const DELAY: u64 = 132;
 /// Clocks from `start_in` to `start_out` of the same frame in `Run`.
 pub const LATENCY: u64 = DELAY + 2;
+
+const _: () = assert!(
+    LATENCY == fiberloop_spec::lap::CONTROLLER_LATENCY,
+    "the controller's latency changed: update fiberloop_spec::lap"
+);
 /// Payload words per frame.
 pub const PAYLOAD_WORDS: usize = word::PAYLOAD_LAST - word::PAYLOAD_FIRST + 1;
 
@@ -86,12 +92,17 @@ pub struct LoopController {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Received frame stream: data.
-    pub data_in: Signal<In, Bits<16>>,
-    /// Received frame stream: valid.
-    pub valid_in: Signal<In, Bit>,
-    /// Received frame stream: first word of a frame.
-    pub start_in: Signal<In, Bit>,
+    /// Received frame stream.
+    pub rx: FrameIn,
+    /// Outgoing frame stream (lane 0 of word 0 is a placeholder for the
+    /// start-of-frame symbol; CRC and parity words are recomputed downstream).
+    pub tx: FrameOut,
+    /// Host port: fill, slot write buffer and arm, slot read (capture).
+    pub slot: SlotPort,
+    /// Payload tap: every payload word passing, with its slot and flags.
+    pub tap: TapOut,
+    /// Mode, flags and counters.
+    pub counters: LoopCounters,
     /// RS decoder status strobe for the frame being received.
     pub rs_done_in: Signal<In, Bit>,
     /// With `rs_done_in`: the codeword could not be corrected.
@@ -102,74 +113,6 @@ pub struct LoopController {
     pub crc_done_in: Signal<In, Bit>,
     /// With `crc_done_in`: the CRC matched.
     pub crc_ok_in: Signal<In, Bit>,
-    /// Outgoing frame stream: data (lane 0 of word 0 is a placeholder for the
-    /// start-of-frame symbol; CRC and parity words are recomputed downstream).
-    pub data_out: Signal<Out, Bits<16>>,
-    /// Outgoing frame stream: valid.
-    pub valid_out: Signal<Out, Bit>,
-    /// Outgoing frame stream: first word of a frame.
-    pub start_out: Signal<Out, Bit>,
-    /// Strobe: (re)fill the loop.
-    pub cmd_fill: Signal<In, Bit>,
-    /// Clocks to wait for the marker before giving up.
-    pub timeout: Signal<In, Bits<32>>,
-    /// Write buffer: write enable.
-    pub wr_buf_we: Signal<In, Bit>,
-    /// Write buffer: payload word index (0..114).
-    pub wr_buf_addr: Signal<In, Bits<7>>,
-    /// Write buffer: payload word.
-    pub wr_buf_data: Signal<In, Bits<16>>,
-    /// Strobe: write the buffer into `wr_slot` when it next passes.
-    pub wr_arm: Signal<In, Bit>,
-    /// Slot to write.
-    pub wr_slot: Signal<In, Bits<16>>,
-    /// A write is waiting for its slot.
-    pub wr_pending_out: Signal<Out, Bit>,
-    /// Strobe: capture `rd_slot` when it next passes.
-    pub rd_arm: Signal<In, Bit>,
-    /// Slot to read.
-    pub rd_slot: Signal<In, Bits<16>>,
-    /// A read is waiting for its slot.
-    pub rd_pending_out: Signal<Out, Bit>,
-    /// Read buffer address (payload word index).
-    pub rd_buf_addr: Signal<In, Bits<7>>,
-    /// Read buffer word at the address of the previous clock.
-    pub rd_buf_data_out: Signal<Out, Bits<16>>,
-    /// Flags of the captured frame.
-    pub rd_flags_out: Signal<Out, Bits<8>>,
-    /// Lap of the captured frame.
-    pub rd_lap_out: Signal<Out, Bits<32>>,
-    /// Tap: payload word.
-    pub tap_data_out: Signal<Out, Bits<16>>,
-    /// Tap: `tap_data_out` is a payload word.
-    pub tap_valid_out: Signal<Out, Bit>,
-    /// Tap: first payload word of a frame.
-    pub tap_start_out: Signal<Out, Bit>,
-    /// Tap: slot of the frame.
-    pub tap_slot_out: Signal<Out, Bits<16>>,
-    /// Tap: the frame's payload is not trustworthy.
-    pub tap_bad_out: Signal<Out, Bit>,
-    /// Mode: 0 idle, 1 measure-send, 2 measure-wait, 3 fill, 4 run.
-    pub mode_out: Signal<Out, Bits<3>>,
-    /// Sticky: the last fill found no loop (timeout or too short).
-    pub no_loop_out: Signal<Out, Bit>,
-    /// Sticky: while running, no frame came back for a ring period plus a
-    /// frame; the loop's contents are lost. Cleared by a fill or reset.
-    pub loop_lost_out: Signal<Out, Bit>,
-    /// Measured loop delay D, clocks.
-    pub delay_out: Signal<Out, Bits<32>>,
-    /// Slots in the loop, N.
-    pub slots_out: Signal<Out, Bits<16>>,
-    /// Laps completed (slot 0 sent) since the fill.
-    pub lap_out: Signal<Out, Bits<32>>,
-    /// Frames regenerated.
-    pub frames_out: Signal<Out, Bits<32>>,
-    /// Bytes corrected by the RS decoder, summed.
-    pub corrected_out: Signal<Out, Bits<32>>,
-    /// Frames the RS decoder could not correct.
-    pub uncorrectable_out: Signal<Out, Bits<32>>,
-    /// Frames the RS decoder accepted but whose CRC failed.
-    pub crc_fail_out: Signal<Out, Bits<32>>,
 
     // --- delay line ---
     delay_ram: RAM<Bits<18>, 8>,
@@ -273,47 +216,16 @@ impl Default for LoopController {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            data_in: Default::default(),
-            valid_in: Default::default(),
-            start_in: Default::default(),
+            rx: Default::default(),
+            tx: Default::default(),
+            slot: Default::default(),
+            tap: Default::default(),
+            counters: Default::default(),
             rs_done_in: Default::default(),
             rs_fail_in: Default::default(),
             rs_count_in: Default::default(),
             crc_done_in: Default::default(),
             crc_ok_in: Default::default(),
-            data_out: Default::default(),
-            valid_out: Default::default(),
-            start_out: Default::default(),
-            cmd_fill: Default::default(),
-            timeout: Default::default(),
-            wr_buf_we: Default::default(),
-            wr_buf_addr: Default::default(),
-            wr_buf_data: Default::default(),
-            wr_arm: Default::default(),
-            wr_slot: Default::default(),
-            wr_pending_out: Default::default(),
-            rd_arm: Default::default(),
-            rd_slot: Default::default(),
-            rd_pending_out: Default::default(),
-            rd_buf_addr: Default::default(),
-            rd_buf_data_out: Default::default(),
-            rd_flags_out: Default::default(),
-            rd_lap_out: Default::default(),
-            tap_data_out: Default::default(),
-            tap_valid_out: Default::default(),
-            tap_start_out: Default::default(),
-            tap_slot_out: Default::default(),
-            tap_bad_out: Default::default(),
-            mode_out: Default::default(),
-            no_loop_out: Default::default(),
-            loop_lost_out: Default::default(),
-            delay_out: Default::default(),
-            slots_out: Default::default(),
-            lap_out: Default::default(),
-            frames_out: Default::default(),
-            corrected_out: Default::default(),
-            uncorrectable_out: Default::default(),
-            crc_fail_out: Default::default(),
             delay_ram: RAM::new(Default::default()),
             wptr: Default::default(),
             rx_word: Default::default(),
@@ -477,9 +389,9 @@ impl Logic for LoopController {
         self.wptr.d.next = self.wptr.q.val() + 1;
         self.delay_ram.write_enable.next = true;
         self.delay_ram.write_address.next = self.wptr.q.val();
-        self.delay_ram.write_data.next = bit_cast::<18, 16>(self.data_in.val())
-            .replace_bit(16, self.valid_in.val())
-            .replace_bit(17, self.start_in.val());
+        self.delay_ram.write_data.next = bit_cast::<18, 16>(self.rx.data.val())
+            .replace_bit(16, self.rx.valid.val())
+            .replace_bit(17, self.rx.start.val());
         self.delay_ram.read_address.next = self.wptr.q.val() - self.k_delay.val();
         self.d_valid.next = self.delay_ram.read_data.val().get_bit(16);
         self.d_start.next =
@@ -488,7 +400,7 @@ impl Logic for LoopController {
         // ---------------- receive side ----------------------------------
         // Status strobes for the frame being received.
         self.fin.next = false;
-        if self.start_in.val() & self.valid_in.val() {
+        if self.rx.start.val() & self.rx.valid.val() {
             self.rx_word.d.next = 1.into();
             self.rx_busy.d.next = true;
             self.cur_time.d.next = self.clock_count.q.val();
@@ -497,16 +409,16 @@ impl Logic for LoopController {
             self.cur_rs_count.d.next = self.rs_count_in.val();
             self.cur_crc_done.d.next = self.crc_done_in.val();
             self.cur_crc_ok.d.next = self.crc_ok_in.val();
-            self.cur_slot.d.next = bit_cast::<16, 8>(self.data_in.val().get_bits::<8>(8)) << 8;
+            self.cur_slot.d.next = bit_cast::<16, 8>(self.rx.data.val().get_bits::<8>(8)) << 8;
         } else {
-            if self.valid_in.val() & self.rx_busy.q.val() {
+            if self.rx.valid.val() & self.rx_busy.q.val() {
                 self.rx_word.d.next = self.rx_word.q.val() + 1;
                 if self.rx_word.q.val() == 1 {
                     self.cur_slot.d.next = (self.cur_slot.q.val() & 0xFF00)
-                        | bit_cast::<16, 8>(self.data_in.val().get_bits::<8>(0));
+                        | bit_cast::<16, 8>(self.rx.data.val().get_bits::<8>(0));
                 }
                 if self.rx_word.q.val() == 3 {
-                    self.cur_flags.d.next = self.data_in.val().get_bits::<8>(8);
+                    self.cur_flags.d.next = self.rx.data.val().get_bits::<8>(8);
                 }
                 if self.rx_word.q.val() == 127 {
                     self.rx_busy.d.next = false;
@@ -567,8 +479,10 @@ impl Logic for LoopController {
         if self.dec_slot.val() == 0 {
             self.dec_lap.next = self.lap.q.val() + 1;
         }
-        self.dec_write.next = self.wr_pending.q.val() & (self.dec_slot.val() == self.wr_slot.val());
-        self.dec_read.next = self.rd_pending.q.val() & (self.dec_slot.val() == self.rd_slot.val());
+        self.dec_write.next =
+            self.wr_pending.q.val() & (self.dec_slot.val() == self.slot.wr_slot.val());
+        self.dec_read.next =
+            self.rd_pending.q.val() & (self.dec_slot.val() == self.slot.rd_slot.val());
         self.dec_flags.next = self.k_bad.val();
         if self.rec_good.q.val() {
             self.dec_flags.next = self.rec_flags.q.val();
@@ -586,13 +500,13 @@ impl Logic for LoopController {
         }
 
         // ---------------- mode machine ----------------------------------
-        self.mode_out.next = 0.into();
+        self.counters.mode.next = 0.into();
         match self.mode.q.val() {
             Mode::Idle => {
-                self.mode_out.next = 0.into();
+                self.counters.mode.next = 0.into();
             }
             Mode::MeasureSend => {
-                self.mode_out.next = 1.into();
+                self.counters.mode.next = 1.into();
                 if !self.gen_active.q.val() {
                     // Start the marker; its start_out is two clocks later.
                     self.gen_active.d.next = true;
@@ -611,7 +525,7 @@ impl Logic for LoopController {
                 }
             }
             Mode::MeasureWait => {
-                self.mode_out.next = 2.into();
+                self.counters.mode.next = 2.into();
                 self.wait_count.d.next = self.wait_count.q.val() + 1;
                 if self.fin.val()
                     & self.fin_good.val()
@@ -619,13 +533,13 @@ impl Logic for LoopController {
                 {
                     self.delay.d.next = self.cur_time.q.val() - self.sent_time.q.val();
                     self.mode.d.next = Mode::Fill;
-                } else if self.wait_count.q.val() == self.timeout.val() {
+                } else if self.wait_count.q.val() == self.slot.timeout.val() {
                     self.no_loop.d.next = true;
                     self.mode.d.next = Mode::Idle;
                 }
             }
             Mode::Fill => {
-                self.mode_out.next = 3.into();
+                self.counters.mode.next = 3.into();
                 self.slots.d.next = bit_cast::<16, 32>(self.ring.val() >> 7);
                 if (self.ring.val() >> 7) == 0 {
                     self.no_loop.d.next = true;
@@ -659,7 +573,7 @@ impl Logic for LoopController {
                 }
             }
             Mode::Run => {
-                self.mode_out.next = 4.into();
+                self.counters.mode.next = 4.into();
                 self.since_frame.d.next = self.since_frame.q.val() + 1;
                 if self.since_frame.q.val() > (self.ring.val() + self.k_frame.val()) {
                     self.loop_lost.d.next = true;
@@ -700,7 +614,7 @@ impl Logic for LoopController {
                 }
             }
         }
-        if self.cmd_fill.val() {
+        if self.slot.fill.val() {
             self.mode.d.next = Mode::MeasureSend;
             self.no_loop.d.next = false;
             self.loop_lost.d.next = false;
@@ -720,15 +634,15 @@ impl Logic for LoopController {
                 self.rd_pending.d.next = false;
             }
         }
-        self.wr_buf.write_enable.next = self.wr_buf_we.val();
-        self.wr_buf.write_address.next = self.wr_buf_addr.val();
-        self.wr_buf.write_data.next = self.wr_buf_data.val();
+        self.wr_buf.write_enable.next = self.slot.wr_buf_we.val();
+        self.wr_buf.write_address.next = self.slot.wr_buf_addr.val();
+        self.wr_buf.write_data.next = self.slot.wr_buf_data.val();
         // Payload word index of the word in stage A (stage B reads it).
         self.wr_buf.read_address.next = self.a_word.val() - 4;
-        if self.wr_arm.val() {
+        if self.slot.wr_arm.val() {
             self.wr_pending.d.next = true;
         }
-        if self.rd_arm.val() {
+        if self.slot.rd_arm.val() {
             self.rd_pending.d.next = true;
         }
 
@@ -810,7 +724,7 @@ impl Logic for LoopController {
                 }
             }
         }
-        self.rd_buf.read_address.next = self.rd_buf_addr.val();
+        self.rd_buf.read_address.next = self.slot.rd_buf_addr.val();
 
         // ---------------- reset -----------------------------------------
         if self.reset.val() {
@@ -833,28 +747,28 @@ impl Logic for LoopController {
         }
 
         // ---------------- outputs ---------------------------------------
-        self.data_out.next = self.data_r.q.val();
-        self.valid_out.next = self.valid_r.q.val();
-        self.start_out.next = self.start_r.q.val();
-        self.tap_data_out.next = self.tap_data_r.q.val();
-        self.tap_valid_out.next = self.tap_valid_r.q.val();
-        self.tap_start_out.next = self.tap_start_r.q.val();
-        self.tap_slot_out.next = self.tap_slot_r.q.val();
-        self.tap_bad_out.next = self.tap_bad_r.q.val();
-        self.wr_pending_out.next = self.wr_pending.q.val();
-        self.rd_pending_out.next = self.rd_pending.q.val();
-        self.rd_buf_data_out.next = self.rd_buf.read_data.val();
-        self.rd_flags_out.next = self.rd_flags.q.val();
-        self.rd_lap_out.next = self.rd_lap.q.val();
-        self.no_loop_out.next = self.no_loop.q.val();
-        self.loop_lost_out.next = self.loop_lost.q.val();
-        self.delay_out.next = self.delay.q.val();
-        self.slots_out.next = self.slots.q.val();
-        self.lap_out.next = self.lap.q.val();
-        self.frames_out.next = self.frames.q.val();
-        self.corrected_out.next = self.corrected.q.val();
-        self.uncorrectable_out.next = self.uncorrectable.q.val();
-        self.crc_fail_out.next = self.crc_fail.q.val();
+        self.tx.data.next = self.data_r.q.val();
+        self.tx.valid.next = self.valid_r.q.val();
+        self.tx.start.next = self.start_r.q.val();
+        self.tap.data.next = self.tap_data_r.q.val();
+        self.tap.valid.next = self.tap_valid_r.q.val();
+        self.tap.start.next = self.tap_start_r.q.val();
+        self.tap.slot.next = self.tap_slot_r.q.val();
+        self.tap.bad.next = self.tap_bad_r.q.val();
+        self.slot.wr_pending.next = self.wr_pending.q.val();
+        self.slot.rd_pending.next = self.rd_pending.q.val();
+        self.slot.rd_buf_data.next = self.rd_buf.read_data.val();
+        self.slot.rd_flags.next = self.rd_flags.q.val();
+        self.slot.rd_lap.next = self.rd_lap.q.val();
+        self.counters.no_loop.next = self.no_loop.q.val();
+        self.counters.loop_lost.next = self.loop_lost.q.val();
+        self.counters.delay.next = self.delay.q.val();
+        self.counters.slots.next = self.slots.q.val();
+        self.counters.lap.next = self.lap.q.val();
+        self.counters.frames.next = self.frames.q.val();
+        self.counters.corrected.next = self.corrected.q.val();
+        self.counters.uncorrectable.next = self.uncorrectable.q.val();
+        self.counters.crc_fail.next = self.crc_fail.q.val();
     }
 }
 
@@ -913,7 +827,7 @@ pub mod model {
 mod tests {
     use super::model::{Fate, LoopModel};
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::frame::flags;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1002,46 +916,46 @@ mod tests {
             let p = P {
                 clock: m.p("clock"),
                 reset: m.p("reset"),
-                data_in: m.p("data_in"),
-                valid_in: m.p("valid_in"),
-                start_in: m.p("start_in"),
+                data_in: m.p("rx$data"),
+                valid_in: m.p("rx$valid"),
+                start_in: m.p("rx$start"),
                 rs_done_in: m.p("rs_done_in"),
                 rs_fail_in: m.p("rs_fail_in"),
                 rs_count_in: m.p("rs_count_in"),
                 crc_done_in: m.p("crc_done_in"),
                 crc_ok_in: m.p("crc_ok_in"),
-                data_out: m.p("data_out"),
-                valid_out: m.p("valid_out"),
-                start_out: m.p("start_out"),
-                cmd_fill: m.p("cmd_fill"),
-                timeout: m.p("timeout"),
-                wr_buf_we: m.p("wr_buf_we"),
-                wr_buf_addr: m.p("wr_buf_addr"),
-                wr_buf_data: m.p("wr_buf_data"),
-                wr_arm: m.p("wr_arm"),
-                wr_slot: m.p("wr_slot"),
-                wr_pending: m.p("wr_pending_out"),
-                rd_arm: m.p("rd_arm"),
-                rd_slot: m.p("rd_slot"),
-                rd_pending: m.p("rd_pending_out"),
-                rd_buf_addr: m.p("rd_buf_addr"),
-                rd_buf_data: m.p("rd_buf_data_out"),
-                rd_flags: m.p("rd_flags_out"),
-                tap_data: m.p("tap_data_out"),
-                tap_valid: m.p("tap_valid_out"),
-                tap_start: m.p("tap_start_out"),
-                tap_slot: m.p("tap_slot_out"),
-                tap_bad: m.p("tap_bad_out"),
-                mode: m.p("mode_out"),
-                no_loop: m.p("no_loop_out"),
-                loop_lost: m.p("loop_lost_out"),
-                delay: m.p("delay_out"),
-                slots: m.p("slots_out"),
-                lap: m.p("lap_out"),
-                frames: m.p("frames_out"),
-                corrected: m.p("corrected_out"),
-                uncorrectable: m.p("uncorrectable_out"),
-                crc_fail: m.p("crc_fail_out"),
+                data_out: m.p("tx$data"),
+                valid_out: m.p("tx$valid"),
+                start_out: m.p("tx$start"),
+                cmd_fill: m.p("slot$fill"),
+                timeout: m.p("slot$timeout"),
+                wr_buf_we: m.p("slot$wr_buf_we"),
+                wr_buf_addr: m.p("slot$wr_buf_addr"),
+                wr_buf_data: m.p("slot$wr_buf_data"),
+                wr_arm: m.p("slot$wr_arm"),
+                wr_slot: m.p("slot$wr_slot"),
+                wr_pending: m.p("slot$wr_pending"),
+                rd_arm: m.p("slot$rd_arm"),
+                rd_slot: m.p("slot$rd_slot"),
+                rd_pending: m.p("slot$rd_pending"),
+                rd_buf_addr: m.p("slot$rd_buf_addr"),
+                rd_buf_data: m.p("slot$rd_buf_data"),
+                rd_flags: m.p("slot$rd_flags"),
+                tap_data: m.p("tap$data"),
+                tap_valid: m.p("tap$valid"),
+                tap_start: m.p("tap$start"),
+                tap_slot: m.p("tap$slot"),
+                tap_bad: m.p("tap$bad"),
+                mode: m.p("counters$mode"),
+                no_loop: m.p("counters$no_loop"),
+                loop_lost: m.p("counters$loop_lost"),
+                delay: m.p("counters$delay"),
+                slots: m.p("counters$slots"),
+                lap: m.p("counters$lap"),
+                frames: m.p("counters$frames"),
+                corrected: m.p("counters$corrected"),
+                uncorrectable: m.p("counters$uncorrectable"),
+                crc_fail: m.p("counters$crc_fail"),
             };
             let mut b = Bench {
                 m,
@@ -1462,7 +1376,7 @@ mod tests {
     fn loop_controller_is_synthesizable() {
         let mut uut = LoopController::default();
         uut.connect_all();
-        let r = crate::synth::synth_block(&uut, "loop_controller").unwrap();
+        let r = fiberloop_harness::synth::synth_block(&uut, "loop_controller").unwrap();
         println!("loop controller: {r}");
         assert!(r.brams() >= 1, "{r}");
     }

@@ -194,7 +194,7 @@ impl ActivationBufferModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -286,7 +286,7 @@ mod tests {
     fn activation_buffer_is_synthesizable() {
         let mut uut = ActivationBuffer::<8>::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "mac_activations_b8").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "mac_activations_b8").unwrap();
         println!("ActivationBuffer<8>: {report}");
         assert_eq!(report.brams(), 16, "{report}");
         assert!(report.luts() < 300, "{report}");

@@ -688,7 +688,7 @@ impl MacArrayModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use fiberloop_spec::quant::{dot, Requant};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1185,7 +1185,7 @@ mod tests {
     fn mac_array_is_synthesizable() {
         let mut uut = MacArray::<8>::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "mac_array_b8").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "mac_array_b8").unwrap();
         println!("MacArray<8>: {report}");
         assert_eq!(report.dsps(), 8 * WEIGHTS_PER_WORD + 4, "{report}");
         assert!(report.dsps() <= 40, "{report}");
@@ -1194,7 +1194,7 @@ mod tests {
     /// Out of context on the 45F, the word clock 10 % above 125 MHz.
     #[test]
     fn mac_array_meets_timing() {
-        use crate::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
         let mut uut = MacArray::<8>::default();
         uut.connect_all();
         assert_meets_timing(

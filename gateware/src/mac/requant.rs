@@ -439,7 +439,7 @@ impl RequantiserModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::Model;
+    use fiberloop_harness::verilator::Model;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -635,7 +635,7 @@ mod tests {
     fn requantiser_is_synthesizable() {
         let mut uut = Requantiser::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "mac_requantiser").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "mac_requantiser").unwrap();
         println!("Requantiser: {report}");
         assert_eq!(report.dsps(), 4, "{report}");
         assert!(report.luts() < 1500, "{report}");

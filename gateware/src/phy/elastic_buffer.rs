@@ -898,6 +898,7 @@ pub fn check_stream(
     Ok(st)
 }
 
+#[cfg(test)]
 /// Test stimulus: `lead_invalid` words out of lock, `lead_idle` idles, then
 /// frames of `frame_words` random words (first word K27.7 in lane 0) each
 /// followed by a gap of `gap_min..=gap_max` idles, `total` words in all.
@@ -949,7 +950,7 @@ pub fn random_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verilator::{Model, Port};
+    use fiberloop_harness::verilator::{Model, Port};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -1363,7 +1364,7 @@ mod tests {
     fn elastic_buffer_synthesizes() {
         let mut uut = ElasticBuffer::default();
         uut.connect_all();
-        let report = crate::synth::synth_block(&uut, "phy_elastic_buffer").unwrap();
+        let report = fiberloop_harness::synth::synth_block(&uut, "phy_elastic_buffer").unwrap();
         println!("ElasticBuffer: {report}");
         assert!(report.luts() < 400, "{report}");
         assert!(report.ffs() < 150, "{report}");

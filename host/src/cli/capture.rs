@@ -9,8 +9,8 @@
 
 use super::{exit, Failure};
 use anyhow::{anyhow, Context};
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::{LoopSim, LoopSimError};
 use std::io::Write;
 use std::path::PathBuf;
 

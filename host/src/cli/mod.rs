@@ -1,10 +1,14 @@
 //! The `fiberloop` command line: one file per subcommand.
 
+#[cfg(feature = "sim")]
 pub mod capture;
 pub mod devices;
 pub mod infer;
 pub mod load;
+pub mod plan;
+#[cfg(feature = "sim")]
 pub mod selftest;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod stats;
 pub mod verify;
@@ -60,9 +64,11 @@ pub struct Cli {
 pub enum Command {
     /// Simulator smoke test: the Verilator model of a test block against
     /// rust-hdl's simulator, cycle for cycle.
+    #[cfg(feature = "sim")]
     Selftest(selftest::Args),
     /// Capture frames as they travel on the fiber (255-byte RS codewords,
     /// concatenated) from the simulated loop.
+    #[cfg(feature = "sim")]
     Capture(capture::Args),
     /// List serial ports and FTDI USB bridges that could be a board.
     Devices(devices::Args),
@@ -76,7 +82,11 @@ pub enum Command {
     /// Run inputs on the board and check every output against the host
     /// reference and/or an expected file (exit 6 on a difference).
     Verify(verify::Args),
+    /// What a loop of a line rate, lanes and fiber length holds and streams
+    /// (no device needed).
+    Plan(plan::Args),
     /// The simulated board.
+    #[cfg(feature = "sim")]
     #[command(subcommand)]
     Sim(sim::Command),
 }
@@ -116,14 +126,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         timeout: cli.timeout.map(std::time::Duration::from_millis),
     };
     match cli.command {
+        #[cfg(feature = "sim")]
         Command::Selftest(args) => selftest::run(args),
+        #[cfg(feature = "sim")]
         Command::Capture(args) => capture::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Stats(args) => stats::run(&t, args),
         Command::Load(args) => load::run(&t, cli.quiet, args),
         Command::Infer(args) => infer::run(&t, cli.quiet, args),
         Command::Verify(args) => verify::run(&t, cli.quiet, args),
+        #[cfg(feature = "sim")]
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Plan(args) => plan::run(args),
     }
 }
 
@@ -142,9 +156,7 @@ pub fn open_device(
     log::info!("opening {spec}");
     let t = open(&spec).map_err(|e| {
         let code = match &e {
-            OpenError::Sim(fiberloop_gateware::sim::loop_sim::LoopSimError::Fiber(_)) => {
-                exit::USAGE
-            }
+            OpenError::SimSettings(_) => exit::USAGE,
             _ => exit::DEVICE_UNAVAILABLE,
         };
         Failure::new(code, e)

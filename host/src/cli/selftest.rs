@@ -2,7 +2,7 @@
 
 use super::{exit, Failure};
 use anyhow::anyhow;
-use fiberloop_gateware::verilator::HarnessError;
+use fiberloop_harness::verilator::HarnessError;
 
 /// Options of `selftest`.
 #[derive(clap::Args, Debug)]

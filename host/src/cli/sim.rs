@@ -5,7 +5,7 @@ use super::{exit, Failure};
 use anyhow::{anyhow, Context};
 use fiberloop::device::engine::{Backend, Engine, EngineConfig, RamBackend};
 use fiberloop::device::loop_backend::LoopBackend;
-use fiberloop::device::sim::{serve, ServeConfig, ServeEnd, ServeStream};
+use fiberloop::device::model_board::{serve, ServeConfig, ServeEnd, ServeStream};
 use fiberloop::device::{SimLink, SimOptions};
 use std::io::Write;
 
@@ -139,10 +139,10 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
     let cfg = EngineConfig::uart(a.baud, 100);
     match a.backend {
         BackendKind::Gateware => {
-            fiberloop_gateware::sim::fiber::FiberSpool::new(o.fiber())
+            fiberloop_sim::fiber::FiberSpool::new(o.fiber())
                 .map_err(|e| Failure::new(exit::USAGE, e))?;
             log::info!("building the simulated board ({} km)", a.fiber_km);
-            let mut sim = fiberloop::device::board::build(&o)
+            let mut sim = fiberloop::device::gateware_board::build(&o)
                 .map_err(|e| Failure::new(exit::DEVICE_UNAVAILABLE, e))?;
             match a.link {
                 LinkKind::Uart => log::info!(
@@ -157,7 +157,7 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
         BackendKind::Ram => serve_on(Engine::new(RamBackend::new(256, 50_000), cfg), &a),
         BackendKind::Loop => {
             // Check the fiber settings before the (slow) model build.
-            fiberloop_gateware::sim::fiber::FiberSpool::new(o.fiber())
+            fiberloop_sim::fiber::FiberSpool::new(o.fiber())
                 .map_err(|e| Failure::new(exit::USAGE, e))?;
             log::info!("building the simulated loop ({} km)", a.fiber_km);
             let b = LoopBackend::new(&o).map_err(|e| Failure::new(exit::DEVICE_UNAVAILABLE, e))?;
@@ -167,12 +167,12 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
 }
 
 fn serve_board_on(
-    sim: &mut fiberloop_gateware::sim::board_sim::BoardSim,
+    sim: &mut fiberloop_sim::board_sim::BoardSim,
     a: &ServeArgs,
 ) -> Result<(), Failure> {
     let never = || false;
     serve_links(a, &mut |reader, stream| {
-        fiberloop::device::board::serve_board(sim, reader, stream, &never)
+        fiberloop::device::gateware_board::serve_board(sim, reader, stream, &never)
     })
 }
 

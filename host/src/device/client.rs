@@ -512,12 +512,12 @@ pub fn words(bytes: &[u8]) -> Vec<u32> {
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::device::engine::{Engine, EngineConfig, RamBackend};
     use crate::device::lossy::{Lossy, LossyConfig};
-    use crate::device::sim::SimTransport;
+    use crate::device::model_board::SimTransport;
 
     fn ram_client() -> Client<SimTransport<RamBackend>> {
         let e = Engine::new(

@@ -20,9 +20,8 @@
 
 use super::engine::{Backend, Refusal, SlotData};
 use super::SimOptions;
-use fiberloop_gateware::infer::engine::ParamEntry;
-use fiberloop_gateware::infer::sequencer::LayerEntry;
-use fiberloop_gateware::sim::loop_sim::{LoopSim, LoopSimError};
+use fiberloop_sim::loop_sim::{LoopSim, LoopSimError};
+use fiberloop_spec::engine::{LayerEntry, ParamEntry};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::status;
 use fiberloop_spec::regs::{counter, ctrl, infer_bits, status_bits, COUNTER_COUNT};

@@ -8,14 +8,18 @@
 //!   command engine, used by the simulator;
 //! * [`DeviceSpec`]: the device strings of `--device` / `FIBERLOOP_DEVICE`.
 
-pub mod board;
 pub mod client;
+#[cfg(feature = "sim")]
 pub mod engine;
+#[cfg(feature = "sim")]
+pub mod gateware_board;
+#[cfg(feature = "sim")]
 pub mod loop_backend;
 pub mod lossy;
+#[cfg(feature = "sim")]
+pub mod model_board;
 pub mod ops;
 pub mod serial;
-pub mod sim;
 pub mod tcp;
 pub mod usb;
 
@@ -96,7 +100,14 @@ pub struct SimOptions {
 }
 
 /// A simulated board's host link.
-pub use fiberloop_gateware::sim::board_sim::HostLink as SimLink;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SimLink {
+    /// The board's UART (its FT2232H channel B as a USB-UART).
+    Uart,
+    /// The board's FT2232H synchronous FIFO port.
+    #[default]
+    Usb,
+}
 
 /// What a simulated board is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -129,8 +140,9 @@ impl Default for SimOptions {
 
 impl SimOptions {
     /// The fiber model's settings.
-    pub fn fiber(&self) -> fiberloop_gateware::sim::fiber::FiberConfig {
-        fiberloop_gateware::sim::fiber::FiberConfig {
+    #[cfg(feature = "sim")]
+    pub fn fiber(&self) -> fiberloop_sim::fiber::FiberConfig {
+        fiberloop_sim::fiber::FiberConfig {
             length_m: self.fiber_km * 1000.0,
             ber: self.ber,
             burst_len_bits: self.burst_len,
@@ -356,9 +368,14 @@ impl fmt::Display for DeviceSpec {
 /// Opening a device failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    /// The simulator could not be built (Verilator missing) or configured.
+    /// The simulated device's settings were refused (a fiber the model
+    /// cannot simulate).
     #[error("simulator: {0}")]
-    Sim(#[from] fiberloop_gateware::sim::loop_sim::LoopSimError),
+    SimSettings(String),
+    /// The simulator cannot run: Verilator missing or failing, or this
+    /// build has no simulator.
+    #[error("simulator: {0}")]
+    SimUnavailable(String),
     /// A serial port could not be opened.
     #[error("{0}")]
     Serial(String),
@@ -375,13 +392,33 @@ pub enum OpenError {
     Usb(String),
 }
 
+#[cfg(feature = "sim")]
+impl From<fiberloop_sim::loop_sim::LoopSimError> for OpenError {
+    fn from(e: fiberloop_sim::loop_sim::LoopSimError) -> Self {
+        match e {
+            fiberloop_sim::loop_sim::LoopSimError::Fiber(_) => Self::SimSettings(e.to_string()),
+            e => Self::SimUnavailable(e.to_string()),
+        }
+    }
+}
+
 /// Opens a device.
 pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Transport>, OpenError> {
     Ok(match spec {
-        DeviceSpec::Sim(o) if o.board == SimBoard::Gateware => {
-            Box::new(board::BoardTransport::new(o)?)
+        #[cfg(not(feature = "sim"))]
+        DeviceSpec::Sim(_) => {
+            return Err(OpenError::SimUnavailable(
+                "this fiberloop was built without the simulator (cargo feature `sim`); \
+                 name a board with --device"
+                    .into(),
+            ))
         }
-        DeviceSpec::Sim(o) => Box::new(sim::SimTransport::new(
+        #[cfg(feature = "sim")]
+        DeviceSpec::Sim(o) if o.board == SimBoard::Gateware => {
+            Box::new(gateware_board::BoardTransport::new(o)?)
+        }
+        #[cfg(feature = "sim")]
+        DeviceSpec::Sim(o) => Box::new(model_board::SimTransport::new(
             engine::Engine::new(
                 loop_backend::LoopBackend::new(o)?,
                 engine::EngineConfig::uart(o.baud, 100),

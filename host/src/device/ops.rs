@@ -455,12 +455,12 @@ pub fn infer<T: Transport>(
     Ok(Int8Matrix::new(inputs.rows(), outputs, data)?)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::device::client::ClientConfig;
     use crate::device::engine::{Engine, EngineConfig, RamBackend};
-    use crate::device::sim::SimTransport;
+    use crate::device::model_board::SimTransport;
     use std::path::PathBuf;
 
     fn data(name: &str) -> PathBuf {

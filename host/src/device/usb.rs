@@ -353,6 +353,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sim")]
     fn protocol_runs_over_the_fake_usb_board() {
         use crate::device::client::{Client, ClientConfig};
         use crate::device::engine::{Engine, EngineConfig, RamBackend};

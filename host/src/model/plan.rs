@@ -5,9 +5,7 @@ use fiberloop_spec::layout::{
     LayerShape, LayoutError, Params, Placement, Planner, SLOT_BYTES, WORD_BYTES,
 };
 
-use fiberloop_gateware::infer::engine::ParamEntry;
-use fiberloop_gateware::infer::sequencer::LayerEntry;
-use fiberloop_gateware::sim::loop_sim::EngineLayer;
+use fiberloop_spec::engine::{EngineLayer, LayerEntry, ParamEntry};
 
 use super::{ModelError, Network};
 

@@ -5,7 +5,7 @@
 //!
 //!     cargo bench -p fiberloop-gateware --bench simulators
 
-use fiberloop_gateware::fixtures::{fixture_stimulus, run_fixture_rust_hdl, run_fixture_verilator};
+use fiberloop_harness::selftest::{fixture_stimulus, run_fixture_rust_hdl, run_fixture_verilator};
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -7,15 +7,15 @@
 //! (the same operations the host interface will carry) and observes the
 //! payload tap and the raw received frames.
 //!
-//! [`LoopCore`]: crate::loopctl::core::LoopCore
+//! [`LoopCore`]: fiberloop_gateware::top::loop_core::LoopCore
 
-use crate::infer::engine::ParamEntry;
-use crate::infer::sequencer::{LayerEntry, MAX_LAYERS};
-use crate::loopctl::controller::PAYLOAD_WORDS;
-use crate::loopctl::core::{LoopCore, ENGINE_BATCH};
-use crate::mac::activations::MAX_INPUTS;
-use crate::sim::fiber::{FiberConfig, FiberError, FiberSpool};
-use crate::verilator::{HarnessError, Model, Port};
+use crate::fiber::{FiberConfig, FiberError, FiberSpool};
+use fiberloop_gateware::infer::engine::ParamEntry;
+use fiberloop_gateware::infer::sequencer::{LayerEntry, MAX_LAYERS};
+use fiberloop_gateware::loopctl::controller::PAYLOAD_WORDS;
+use fiberloop_gateware::mac::activations::MAX_INPUTS;
+use fiberloop_gateware::top::loop_core::{LoopCore, ENGINE_BATCH};
+use fiberloop_harness::verilator::{HarnessError, Model, Port};
 use fiberloop_spec::frame::{CODEWORD_BYTES, FRAME_WORDS};
 use rust_hdl::prelude::Block;
 
@@ -168,16 +168,7 @@ struct Ports {
     eng_overrun: Port,
 }
 
-/// One layer of a network as the inference engine holds it: its table
-/// entry (where its weights are in the loop) and its per-output parameters
-/// (loaded at `entry.param_base`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EngineLayer {
-    /// Layer-table entry.
-    pub entry: LayerEntry,
-    /// One entry per output row.
-    pub params: Vec<ParamEntry>,
-}
+pub use fiberloop_spec::engine::EngineLayer;
 
 /// The result of one batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,58 +229,58 @@ impl LoopSim {
             tx: g("serdes_tx_out")?,
             rx: g("serdes_rx_in")?,
             rx_signal: g("rx_signal_in")?,
-            cmd_fill: g("cmd_fill")?,
-            timeout: g("timeout")?,
-            wr_buf_we: g("wr_buf_we")?,
-            wr_buf_addr: g("wr_buf_addr")?,
-            wr_buf_data: g("wr_buf_data")?,
-            wr_arm: g("wr_arm")?,
-            wr_slot: g("wr_slot")?,
-            wr_pending: g("wr_pending_out")?,
-            rd_arm: g("rd_arm")?,
-            rd_slot: g("rd_slot")?,
-            rd_pending: g("rd_pending_out")?,
-            rd_buf_addr: g("rd_buf_addr")?,
-            rd_buf_data: g("rd_buf_data_out")?,
-            rd_flags: g("rd_flags_out")?,
-            rd_lap: g("rd_lap_out")?,
-            tap_valid: g("tap_valid_out")?,
-            cap_data: g("cap_data_out")?,
-            cap_valid: g("cap_valid_out")?,
-            cap_start: g("cap_start_out")?,
-            mode: g("mode_out")?,
-            no_loop: g("no_loop_out")?,
-            loop_lost: g("loop_lost_out")?,
-            delay: g("delay_out")?,
-            slots: g("slots_out")?,
-            lap: g("lap_out")?,
-            frames: g("frames_out")?,
-            corrected: g("corrected_out")?,
-            uncorrectable: g("uncorrectable_out")?,
-            crc_fail: g("crc_fail_out")?,
-            code_errors: g("code_errors_out")?,
-            sync_losses: g("sync_losses_out")?,
-            sof_repairs: g("sof_repairs_out")?,
-            sof_drops: g("sof_drops_out")?,
-            eng_table_we: g("eng_table_we")?,
-            eng_table_addr: g("eng_table_addr")?,
-            eng_table_data: g("eng_table_data")?,
-            eng_n_layers: g("eng_n_layers")?,
-            eng_param_we: g("eng_param_we")?,
-            eng_param_addr: g("eng_param_addr")?,
-            eng_param_data: g("eng_param_data")?,
-            eng_in_we: g("eng_in_we")?,
-            eng_in_row: g("eng_in_row")?,
-            eng_in_index: g("eng_in_index")?,
-            eng_in_data: g("eng_in_data")?,
-            eng_start: g("eng_start")?,
-            eng_out_row: g("eng_out_row")?,
-            eng_out_word: g("eng_out_word")?,
-            eng_out_data: g("eng_out_data")?,
-            eng_busy: g("eng_busy_out")?,
-            eng_done: g("eng_done_out")?,
-            eng_bad: g("eng_bad_out")?,
-            eng_overrun: g("eng_overrun_out")?,
+            cmd_fill: g("slot$fill")?,
+            timeout: g("slot$timeout")?,
+            wr_buf_we: g("slot$wr_buf_we")?,
+            wr_buf_addr: g("slot$wr_buf_addr")?,
+            wr_buf_data: g("slot$wr_buf_data")?,
+            wr_arm: g("slot$wr_arm")?,
+            wr_slot: g("slot$wr_slot")?,
+            wr_pending: g("slot$wr_pending")?,
+            rd_arm: g("slot$rd_arm")?,
+            rd_slot: g("slot$rd_slot")?,
+            rd_pending: g("slot$rd_pending")?,
+            rd_buf_addr: g("slot$rd_buf_addr")?,
+            rd_buf_data: g("slot$rd_buf_data")?,
+            rd_flags: g("slot$rd_flags")?,
+            rd_lap: g("slot$rd_lap")?,
+            tap_valid: g("tap$valid")?,
+            cap_data: g("cap$data")?,
+            cap_valid: g("cap$valid")?,
+            cap_start: g("cap$start")?,
+            mode: g("counters$mode")?,
+            no_loop: g("counters$no_loop")?,
+            loop_lost: g("counters$loop_lost")?,
+            delay: g("counters$delay")?,
+            slots: g("counters$slots")?,
+            lap: g("counters$lap")?,
+            frames: g("counters$frames")?,
+            corrected: g("counters$corrected")?,
+            uncorrectable: g("counters$uncorrectable")?,
+            crc_fail: g("counters$crc_fail")?,
+            code_errors: g("line$code_errors")?,
+            sync_losses: g("line$sync_losses")?,
+            sof_repairs: g("line$sof_repairs")?,
+            sof_drops: g("line$sof_drops")?,
+            eng_table_we: g("eng$layers$we")?,
+            eng_table_addr: g("eng$layers$addr")?,
+            eng_table_data: g("eng$layers$data")?,
+            eng_n_layers: g("eng$layers$n_layers")?,
+            eng_param_we: g("eng$param_we")?,
+            eng_param_addr: g("eng$param_addr")?,
+            eng_param_data: g("eng$param_data")?,
+            eng_in_we: g("eng$in_we")?,
+            eng_in_row: g("eng$in_row")?,
+            eng_in_index: g("eng$in_index")?,
+            eng_in_data: g("eng$in_data")?,
+            eng_start: g("eng$start")?,
+            eng_out_row: g("eng$out_row")?,
+            eng_out_word: g("eng$out_word")?,
+            eng_out_data: g("eng$out_data")?,
+            eng_busy: g("eng$busy")?,
+            eng_done: g("eng$done")?,
+            eng_bad: g("eng$bad")?,
+            eng_overrun: g("eng$overrun")?,
         };
         let mut sim = LoopSim {
             m,
@@ -460,7 +451,7 @@ impl LoopSim {
 
     /// Clocks to wait for a slot operation: a few laps.
     fn op_timeout(&self) -> u64 {
-        4 * (self.m.get(self.p.delay) + crate::loopctl::controller::LATENCY) + 20_000
+        4 * (self.m.get(self.p.delay) + fiberloop_gateware::loopctl::controller::LATENCY) + 20_000
     }
 
     fn check_slot(&self, slot: u32) -> Result<(), LoopSimError> {
@@ -569,7 +560,7 @@ impl LoopSim {
         self.m.set(self.p.eng_param_we, 1);
         self.m.set(
             self.p.eng_param_addr,
-            (index % crate::infer::engine::PARAM_ENTRIES) as u64,
+            (index % fiberloop_gateware::infer::engine::PARAM_ENTRIES) as u64,
         );
         self.m.set_words(
             self.p.eng_param_data,
@@ -635,10 +626,10 @@ impl LoopSim {
                 )));
             }
             let end = l.entry.param_base as usize + l.params.len();
-            if end > crate::infer::engine::PARAM_ENTRIES {
+            if end > fiberloop_gateware::infer::engine::PARAM_ENTRIES {
                 return Err(LoopSimError::Engine(format!(
                     "layer {k}'s parameters end at entry {end}, the memory holds {}",
-                    crate::infer::engine::PARAM_ENTRIES
+                    fiberloop_gateware::infer::engine::PARAM_ENTRIES
                 )));
             }
         }

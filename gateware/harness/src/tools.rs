@@ -151,8 +151,9 @@ pub fn project_root() -> PathBuf {
         return root;
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("gateware crate sits inside the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("the harness crate sits at gateware/harness in the workspace")
         .to_path_buf()
 }
 

@@ -22,9 +22,9 @@
 
 use super::fiber::{FiberConfig, FiberSpool};
 use super::loop_sim::LoopSimError;
-use crate::hostif::ft245::{ChipConfig, FpgaPins, Ft2232hModel};
-use crate::top::board_core::BoardCore;
-use crate::verilator::{Model, Port};
+use fiberloop_gateware::top::board_core::BoardCore;
+use fiberloop_harness::ft2232h::{ChipConfig, FpgaPins, Ft2232hModel};
+use fiberloop_harness::verilator::{Model, Port};
 use rust_hdl::prelude::Block;
 use std::collections::VecDeque;
 
@@ -131,7 +131,7 @@ pub struct BoardSim {
     /// The FT2232H on the FIFO pins.
     chip: Ft2232hModel,
     /// The chip's pins for the clock after its last edge, to present.
-    chip_pins: Option<crate::hostif::ft245::ChipPins>,
+    chip_pins: Option<fiberloop_harness::ft2232h::ChipPins>,
     /// What the board drives on the FIFO pins since the last `usb_clock`
     /// edge (registered outputs: they change only at that edge).
     usb_pins: FpgaPins,

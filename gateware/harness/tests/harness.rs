@@ -1,7 +1,7 @@
 //! The Verilator harness against rust-hdl's own simulator: the same seeded
 //! random stimulus, every output compared on every cycle.
 
-use fiberloop_gateware::fixtures::{
+use fiberloop_harness::selftest::{
     fixture_stimulus, run_fixture_rust_hdl, run_fixture_verilator, FixtureOutputs,
 };
 

