@@ -187,7 +187,10 @@ impl Logic for LoopCore {
         // ---- inference on the tap ----
         self.engine.clock.next = self.clock.val();
         self.engine.reset.next = self.reset.val();
-        TapOut::join(&mut self.ctrl.tap, &mut self.engine.tap);
+        // From the port the controller's tap is linked to: rust-hdl's
+        // Verilog names the linked child signals after the parent's port,
+        // so `ctrl$tap$..` is not declared and cannot be read.
+        TapOut::join(&mut self.tap, &mut self.engine.tap);
         EnginePort::link(&mut self.eng, &mut self.engine.host);
         // ---- transmit ----
         self.crc_insert.clock.next = self.clock.val();
