@@ -99,9 +99,6 @@ pub struct InferenceEngine<const B: usize> {
     w_row: DFF<Bits<16>>,
     // Drain countdown after a layer's last word; swap at 1.
     drain: DFF<Bits<6>>,
-    // `drain` is not zero, kept in a flip-flop of its own so that `busy`
-    // is one LUT of flip-flops (timing: `busy` gates the host's writes).
-    drain_nz: DFF<Bit>,
     done: DFF<Bit>,
     busy: Signal<Local, Bit>,
     row_ids: [Constant<Bits<ROW_BITS>>; B],
@@ -134,7 +131,6 @@ impl<const B: usize> Default for InferenceEngine<B> {
             w_last: Default::default(),
             w_row: Default::default(),
             drain: Default::default(),
-            drain_nz: Default::default(),
             done: Default::default(),
             busy: Default::default(),
             row_ids: std::array::from_fn(|b| Constant::new((b as u64).to_bits())),
@@ -149,11 +145,11 @@ impl<const B: usize> Default for InferenceEngine<B> {
 impl<const B: usize> Logic for InferenceEngine<B> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, w_data, w_valid, w_first, w_last, w_row, drain, drain_nz, done);
+        dff_setup!(self, clock, w_data, w_valid, w_first, w_last, w_row, drain, done);
         // Busy from `start` to the last layer's drained outputs (the
         // sequencer's last `layer_done` comes the clock its busy falls).
         self.busy.next =
-            (self.seq.busy_out.val() | self.seq.layer_done_out.val() | self.drain_nz.q.val());
+            (self.seq.busy_out.val() | self.seq.layer_done_out.val() | self.drain.q.val().any());
         // ---- sequencer ----
         self.seq.clock.next = self.clock.val();
         self.seq.reset.next = self.reset.val();
@@ -220,9 +216,8 @@ impl<const B: usize> Logic for InferenceEngine<B> {
 
         // ---- bank swaps: at start, and when a layer has drained ----
         self.acts.swap_in.next = (self.host.start.val() & (!self.busy.val()));
-        if self.drain_nz.q.val() {
+        if self.drain.q.val().any() {
             self.drain.d.next = (self.drain.q.val() - 1);
-            self.drain_nz.d.next = (self.drain.q.val() != 1);
             if (self.drain.q.val() == 1) {
                 self.acts.swap_in.next = true;
                 if !self.seq.busy_out.val() {
@@ -232,14 +227,12 @@ impl<const B: usize> Logic for InferenceEngine<B> {
         }
         if self.seq.layer_done_out.val() {
             self.drain.d.next = self.k_drain.val();
-            self.drain_nz.d.next = true;
         }
         if (self.host.start.val() & (!self.busy.val())) {
             self.done.d.next = false;
         }
         if self.reset.val() {
             self.drain.d.next = 0.into();
-            self.drain_nz.d.next = false;
             self.done.d.next = false;
             self.w_valid.d.next = false;
         }
