@@ -11,6 +11,8 @@
 //! * [`synth`]: runs yosys `synth_ecp5` on a block and reads its cell counts;
 //! * [`formal`]: runs SymbiYosys (k-induction or bounded) on a block's
 //!   Verilog with a property module bound into it;
+//! * [`pnr`]: places and routes a block out of context with nextpnr-ecp5 on
+//!   the 45F and reads its Fmax per clock, utilisation and critical paths;
 //! * [`ft2232h`]: a cycle model of the FT2232H's synchronous FIFO side, the
 //!   chip on the other side of the USB FIFO pins;
 //! * [`selftest`]: a small fixture design run both in rust-hdl's simulator
@@ -23,6 +25,7 @@
 pub mod formal;
 pub mod ft2232h;
 pub mod lockstep;
+pub mod pnr;
 pub mod selftest;
 pub mod synth;
 pub mod tools;

@@ -35,6 +35,8 @@ pub enum ExecState {
     Check,
     /// WRITE: payload word being read from the buffer RAM.
     WrRead,
+    /// WRITE: the word from the RAM into the bus data register.
+    WrLoad,
     /// WRITE: the word goes out on the bus.
     WrBus,
     /// WRITE: the bus status of the word.
@@ -80,8 +82,8 @@ pub enum ExecState {
 /// otherwise command and length checks (BAD_COMMAND, BAD_LENGTH), then the
 /// whole burst is checked word by word against the register map
 /// ([`RegionCheck`], 1 clock per word, no bus activity: BAD_ADDRESS with the
-/// first offending word), then a WRITE is executed word by word (3 clocks
-/// per word) and acknowledged; a READ or PING reads its words into the
+/// first offending word), then a WRITE is executed word by word (4 clocks
+/// per word: RAM read, data register, strobe, status) and acknowledged; a READ or PING reads its words into the
 /// buffer RAM (2 clocks per word; PING reads the 4 words from
 /// `regs::IDENT`), then answers with them. A word the bus refuses
 /// (`bus.status`) stops the burst: the reply carries that status and
@@ -95,7 +97,7 @@ pub enum ExecState {
 /// strobe, in the next clock, the bus answers on `bus.status`: 0 (OK) or
 /// a refusal (`status::BUSY`, `BAD_VALUE`, `FAULT`); a refused write must
 /// have no effect. `bus.rdata` and `bus.status` are ignored in other
-/// clocks. Strobes are at least one clock apart (writes: every 3rd clock,
+/// clocks. Strobes are at least one clock apart (writes: every 4th clock,
 /// reads: every 2nd); words go in burst order; every strobe is for a word
 /// the register map allows (RW for writes, RO/RW for reads). PING ignores
 /// the status of its reads.
@@ -106,8 +108,8 @@ pub enum ExecState {
 ///
 /// Latency: the first reply byte is on `reply.data` 4 clocks after the clock
 /// of the last request byte, plus `3 len` for READ (address check, then 2
-/// clocks per word read into the buffer RAM), `4 len` for WRITE (check,
-/// then 3 clocks per word written), 8 for PING; each reply payload word
+/// clocks per word read into the buffer RAM), `5 len` for WRITE (check,
+/// then 4 clocks per word written), 8 for PING; each reply payload word
 /// then costs 2 clocks plus 4 output transfers. Throughput: the
 /// receiver takes a byte every clock. A request whose frame completes
 /// while the previous one is still executing or being answered is dropped
@@ -176,6 +178,7 @@ pub struct CmdEngine {
     ex_len: DFF<Bits<16>>,
     ex_hcheck: DFF<Bits<32>>,
     ex_pcheck: DFF<Bits<32>>,
+    wdata: DFF<Bits<32>>,
     lenm1: DFF<Bits<16>>,
     ptr: DFF<Bits<32>>,
     cnt: DFF<Bits<16>>,
@@ -263,6 +266,7 @@ impl CmdEngine {
             ex_len: Default::default(),
             ex_hcheck: Default::default(),
             ex_pcheck: Default::default(),
+            wdata: Default::default(),
             lenm1: Default::default(),
             ptr: Default::default(),
             cnt: Default::default(),
@@ -338,6 +342,7 @@ impl Logic for CmdEngine {
             ex_len,
             ex_hcheck,
             ex_pcheck,
+            wdata,
             lenm1,
             ptr,
             cnt,
@@ -502,7 +507,8 @@ impl Logic for CmdEngine {
         self.region.addr_in.next = self.ptr.q.val();
         self.pay_ram.read_address.next = self.cnt.q.val().get_bits::<10>(0);
         self.bus.addr.next = self.ptr.q.val();
-        self.bus.wdata.next = self.pay_ram.read_data.val();
+        // Registered: the RAM's output goes through no logic to the bus.
+        self.bus.wdata.next = self.wdata.q.val();
         self.bus.we.next = false;
         self.bus.re.next = false;
         self.reply.data.next = self.out_sr.q.val().get_bits::<8>(0);
@@ -583,6 +589,10 @@ impl Logic for CmdEngine {
                 }
             }
             ExecState::WrRead => {
+                self.ex_state.d.next = ExecState::WrLoad;
+            }
+            ExecState::WrLoad => {
+                self.wdata.d.next = self.pay_ram.read_data.val();
                 self.ex_state.d.next = ExecState::WrBus;
             }
             ExecState::WrBus => {
@@ -1501,7 +1511,7 @@ mod tests {
         let cases = [
             (cmd::PING, 0, 0, 4 + 2 * 4),
             (cmd::READ, regs::SCRATCH_MEM, 3, 4 + 3 * 3),
-            (cmd::WRITE, regs::SCRATCH_MEM, 5, 4 + 4 * 5),
+            (cmd::WRITE, regs::SCRATCH_MEM, 5, 4 + 5 * 5),
             (cmd::READ, regs::SCRATCH_MEM, 1000, 4 + 3 * 1000),
             (cmd::WRITE, regs::ID, 2, 4 + 1), // BAD_ADDRESS at the first word
             (0x55, 0, 0, 4),                  // BAD_COMMAND

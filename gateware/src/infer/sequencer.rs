@@ -115,6 +115,19 @@ pub struct LayerSequencer {
     cur_row: Signal<Local, Bits<16>>,
     row_end: Signal<Local, Bit>,
     layer_end: Signal<Local, Bit>,
+    // Terms of the registers and the table entry alone, computed beside
+    // the tap's slot compare rather than after it (timing).
+    slot_hit: Signal<Local, Bit>,
+    start_now: Signal<Local, Bit>,
+    word_last: Signal<Local, Bit>,
+    row_last: Signal<Local, Bit>,
+    one_word: Signal<Local, Bit>,
+    one_row: Signal<Local, Bit>,
+    word_zero: Signal<Local, Bit>,
+    last_layer: Signal<Local, Bit>,
+    word_inc: Signal<Local, Bits<16>>,
+    row_inc: Signal<Local, Bits<16>>,
+    param_row: Signal<Local, Bits<16>>,
     // Constants.
     one16: Constant<Bits<16>>,
     one3: Constant<Bits<3>>,
@@ -167,6 +180,17 @@ impl Default for LayerSequencer {
             cur_row: Default::default(),
             row_end: Default::default(),
             layer_end: Default::default(),
+            slot_hit: Default::default(),
+            start_now: Default::default(),
+            word_last: Default::default(),
+            row_last: Default::default(),
+            one_word: Default::default(),
+            one_row: Default::default(),
+            word_zero: Default::default(),
+            last_layer: Default::default(),
+            word_inc: Default::default(),
+            row_inc: Default::default(),
+            param_row: Default::default(),
             one16: Constant::new(1u64.to_bits()),
             one3: Constant::new(1u64.to_bits()),
             zero16: Constant::new(0u64.to_bits()),
@@ -199,39 +223,65 @@ impl Logic for LayerSequencer {
 
         // A tap word is taken if it continues the layer being streamed, or
         // is the first payload word of the current layer's first slot.
-        self.take.next = false;
+        // Written so that no adder sits behind the slot compare: the row and
+        // layer ends compare registers with the entry (`word + 1 == S` is
+        // `word == S - 1`), and the tap only selects among the results.
+        self.word_last.next = (self.word.q.val() == (self.e_row_words.val() - self.one16.val()));
+        self.row_last.next = (self.row.q.val() == (self.e_rows.val() - self.one16.val()));
+        self.one_word.next = (self.e_row_words.val() == self.one16.val());
+        self.one_row.next = (self.e_rows.val() == self.one16.val());
+        self.word_zero.next = (self.word.q.val() == self.zero16.val());
+        self.last_layer.next =
+            ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.layers.n_layers.val());
+        self.word_inc.next = (self.word.q.val() + self.one16.val());
+        self.row_inc.next = (self.row.q.val() + self.one16.val());
+        self.param_row.next = (self.e_param_base.val() + self.row.q.val());
+        self.slot_hit.next =
+            (self.tap.start.val() & (self.tap.slot.val() == self.e_first_slot.val()));
+        self.start_now.next = (self.busy.q.val()
+            & self.tap.valid.val()
+            & (!self.streaming.q.val())
+            & self.slot_hit.val());
+        self.take.next = (self.busy.q.val()
+            & self.tap.valid.val()
+            & (self.streaming.q.val() | self.slot_hit.val()));
         self.cur_word.next = self.word.q.val();
         self.cur_row.next = self.row.q.val();
-        if (self.busy.q.val() & self.tap.valid.val()) {
-            if self.streaming.q.val() {
-                self.take.next = true;
-            } else if (self.tap.start.val() & (self.tap.slot.val() == self.e_first_slot.val())) {
-                self.take.next = true;
-                self.cur_word.next = self.zero16.val();
-                self.cur_row.next = self.zero16.val();
-            }
+        self.row_end.next = self.word_last.val();
+        self.layer_end.next = (self.word_last.val() & self.row_last.val());
+        self.w_first.d.next = (self.take.val() & self.word_zero.val());
+        self.w_param.d.next = self.param_row.val();
+        if self.start_now.val() {
+            self.cur_word.next = self.zero16.val();
+            self.cur_row.next = self.zero16.val();
+            self.row_end.next = self.one_word.val();
+            self.layer_end.next = (self.one_word.val() & self.one_row.val());
+            self.w_first.d.next = true;
+            self.w_param.d.next = self.e_param_base.val();
         }
-        self.row_end.next = ((self.cur_word.val() + self.one16.val()) == self.e_row_words.val());
-        self.layer_end.next =
-            (self.row_end.val() & ((self.cur_row.val() + self.one16.val()) == self.e_rows.val()));
 
         self.w_data.d.next = self.tap.data.val();
         self.w_valid.d.next = self.take.val();
-        self.w_first.d.next = (self.take.val() & (self.cur_word.val() == self.zero16.val()));
         self.w_last.d.next = (self.take.val() & self.row_end.val());
         self.w_row.d.next = self.cur_row.val();
         self.w_word.d.next = self.cur_word.val();
         self.w_layer.d.next = self.layer.q.val();
-        self.w_param.d.next = (self.e_param_base.val() + self.cur_row.val());
         self.layer_done.d.next = (self.take.val() & self.layer_end.val());
 
         if self.take.val() {
             self.streaming.d.next = true;
-            self.word.d.next = (self.cur_word.val() + self.one16.val());
-            self.row.d.next = self.cur_row.val();
             if self.row_end.val() {
                 self.word.d.next = self.zero16.val();
-                self.row.d.next = (self.cur_row.val() + self.one16.val());
+                if self.start_now.val() {
+                    self.row.d.next = self.one16.val();
+                } else {
+                    self.row.d.next = self.row_inc.val();
+                }
+            } else if self.start_now.val() {
+                self.word.d.next = self.one16.val();
+                self.row.d.next = self.zero16.val();
+            } else {
+                self.word.d.next = self.word_inc.val();
             }
             if self.tap.bad.val() {
                 self.bad.d.next = true;
@@ -239,7 +289,7 @@ impl Logic for LayerSequencer {
             if self.layer_end.val() {
                 self.streaming.d.next = false;
                 self.layer.d.next = (self.layer.q.val() + self.one3.val());
-                if ((bit_cast::<4, 3>(self.layer.q.val()) + 1) == self.layers.n_layers.val()) {
+                if self.last_layer.val() {
                     self.busy.d.next = false;
                     self.done.d.next = true;
                 }

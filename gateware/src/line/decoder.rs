@@ -1,7 +1,7 @@
 //! [`Decoder8b10b`]: two 8b/10b code-groups per word clock, from the aligned
 //! 20-bit SERDES RX word to `data`, `k` and per-lane error flags.
 
-use super::decode_symbol::{decode_symbol_ref, DecodeSymbol};
+use super::decode_symbol::decode_symbol_ref;
 use rust_hdl::prelude::*;
 
 /// 8b/10b decoder for the 20-bit SERDES word: two code-groups per clock.
@@ -18,12 +18,22 @@ use rust_hdl::prelude::*;
 /// octet then reads 0, data); `disp_err_out` = a valid code-group at the
 /// wrong RD (the octet and `k` still hold its meaning).
 ///
+/// **Structure** (for timing): each lane looks its code-group up in a
+/// 1024-entry table, a [`SyncROM`] (one DP16KD block RAM per lane), whose
+/// registered output is the decoder's output register. An entry holds what
+/// the code-group means at both disparities: octet, `k`, code error, the
+/// disparity error at RD- and at RD+, and RD after it from RD- and from RD+
+/// ([`table_entry`], from [`decode_symbol_ref`], the model of the logic
+/// decoder [`super::decode_symbol::DecodeSymbol`]). After the RAM, the
+/// running disparity picks lane 0's error flag and RD, those pick lane 1's:
+/// two LUT levels instead of the ten of a logic decoder behind a register.
+///
 /// * Latency: 1 clock. Throughput: one word (two code-groups) every clock.
 /// * Reset: `reset` is synchronous. The word presented with `reset` high is
 ///   decoded starting from negative RD, and RD carries on from there. At
 ///   power-up the RD register is zero (negative) and the outputs are zero
 ///   until the first clock.
-#[derive(LogicBlock, Default)]
+#[derive(LogicBlock)]
 pub struct Decoder8b10b {
     /// The word clock.
     pub clock: Signal<In, Clock>,
@@ -41,37 +51,111 @@ pub struct Decoder8b10b {
     pub code_err_out: Signal<Out, Bits<2>>,
     /// Per lane: a valid code-group at the wrong running disparity.
     pub disp_err_out: Signal<Out, Bits<2>>,
-    lane0: DecodeSymbol,
-    lane1: DecodeSymbol,
-    /// Running disparity after the last word (high = positive).
+    lane0: SyncROM<Bits<14>, 10>,
+    lane1: SyncROM<Bits<14>, 10>,
+    /// Running disparity before the word at the tables' outputs (high =
+    /// positive).
     rd: DFF<Bit>,
-    data: DFF<Bits<16>>,
-    k: DFF<Bits<2>>,
-    code_err: DFF<Bits<2>>,
-    disp_err: DFF<Bits<2>>,
+    /// `reset` of the word at the tables' outputs.
+    reset_q: DFF<Bit>,
+    /// RD before lane 0 and before lane 1 of that word.
+    rd0: Signal<Local, Bit>,
+    rd1: Signal<Local, Bit>,
+    /// The disparity error of lane 0 and lane 1 at those.
+    disp0: Signal<Local, Bits<1>>,
+    disp1: Signal<Local, Bits<1>>,
+}
+
+/// Table entry bits: octet in 7:0, then these.
+const E_K: usize = 8;
+const E_CODE_ERR: usize = 9;
+const E_DISP_MINUS: usize = 10;
+const E_DISP_PLUS: usize = 11;
+const E_RD_MINUS: usize = 12;
+const E_RD_PLUS: usize = 13;
+
+/// The decoder table's entry for a 10-bit code-group: octet (bits 7:0),
+/// `k` (8), code error (9), disparity error at RD- (10) and RD+ (11), RD
+/// after the code-group from RD- (12) and from RD+ (13).
+pub fn table_entry(code: u16) -> u16 {
+    let (m, rd_m) = decode_symbol_ref(code, false);
+    let (p, rd_p) = decode_symbol_ref(code, true);
+    assert_eq!(
+        (m.byte, m.control, m.code_error),
+        (p.byte, p.control, p.code_error),
+        "code-group {code:#05x}: octet, k and code error do not depend on RD"
+    );
+    u16::from(m.byte)
+        | u16::from(m.control) << E_K
+        | u16::from(m.code_error) << E_CODE_ERR
+        | u16::from(m.disparity_error) << E_DISP_MINUS
+        | u16::from(p.disparity_error) << E_DISP_PLUS
+        | u16::from(rd_m) << E_RD_MINUS
+        | u16::from(rd_p) << E_RD_PLUS
+}
+
+fn table() -> SyncROM<Bits<14>, 10> {
+    (0..1024u16)
+        .map(|c| (table_entry(c) as u64).to_bits())
+        .into()
+}
+
+impl Default for Decoder8b10b {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            code_in: Default::default(),
+            reset: Default::default(),
+            data_out: Default::default(),
+            k_out: Default::default(),
+            code_err_out: Default::default(),
+            disp_err_out: Default::default(),
+            lane0: table(),
+            lane1: table(),
+            rd: Default::default(),
+            reset_q: Default::default(),
+            rd0: Default::default(),
+            rd1: Default::default(),
+            disp0: Default::default(),
+            disp1: Default::default(),
+        }
+    }
 }
 
 impl Logic for Decoder8b10b {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, rd, data, k, code_err, disp_err);
-        self.lane0.code_in.next = self.code_in.val().get_bits::<10>(0);
-        self.lane0.rd_in.next = self.rd.q.val() & !self.reset.val();
-        self.lane1.code_in.next = self.code_in.val().get_bits::<10>(10);
-        self.lane1.rd_in.next = self.lane0.rd_out.val();
-        self.rd.d.next = self.lane1.rd_out.val();
-        self.data.d.next = bit_cast::<16, 8>(self.lane0.byte_out.val())
-            | (bit_cast::<16, 8>(self.lane1.byte_out.val()) << 8);
-        self.k.d.next = bit_cast::<2, 1>(self.lane0.k_out.val())
-            | (bit_cast::<2, 1>(self.lane1.k_out.val()) << 1);
-        self.code_err.d.next = bit_cast::<2, 1>(self.lane0.code_err_out.val())
-            | (bit_cast::<2, 1>(self.lane1.code_err_out.val()) << 1);
-        self.disp_err.d.next = bit_cast::<2, 1>(self.lane0.disp_err_out.val())
-            | (bit_cast::<2, 1>(self.lane1.disp_err_out.val()) << 1);
-        self.data_out.next = self.data.q.val();
-        self.k_out.next = self.k.q.val();
-        self.code_err_out.next = self.code_err.q.val();
-        self.disp_err_out.next = self.disp_err.q.val();
+        dff_setup!(self, clock, rd, reset_q);
+        self.lane0.clock.next = self.clock.val();
+        self.lane1.clock.next = self.clock.val();
+        self.lane0.address.next = self.code_in.val().get_bits::<10>(0);
+        self.lane1.address.next = self.code_in.val().get_bits::<10>(10);
+        self.reset_q.d.next = self.reset.val();
+        self.rd0.next = self.rd.q.val() & !self.reset_q.q.val();
+        self.rd1.next = self.lane0.data.val().get_bit(12);
+        if self.rd0.val() {
+            self.rd1.next = self.lane0.data.val().get_bit(13);
+        }
+        self.rd.d.next = self.lane1.data.val().get_bit(12);
+        if self.rd1.val() {
+            self.rd.d.next = self.lane1.data.val().get_bit(13);
+        }
+        self.data_out.next = bit_cast::<16, 8>(self.lane0.data.val().get_bits::<8>(0))
+            | (bit_cast::<16, 8>(self.lane1.data.val().get_bits::<8>(0)) << 8);
+        self.k_out.next = bit_cast::<2, 1>(self.lane0.data.val().get_bits::<1>(8))
+            | (bit_cast::<2, 1>(self.lane1.data.val().get_bits::<1>(8)) << 1);
+        self.code_err_out.next = bit_cast::<2, 1>(self.lane0.data.val().get_bits::<1>(9))
+            | (bit_cast::<2, 1>(self.lane1.data.val().get_bits::<1>(9)) << 1);
+        self.disp0.next = self.lane0.data.val().get_bits::<1>(10);
+        if self.rd0.val() {
+            self.disp0.next = self.lane0.data.val().get_bits::<1>(11);
+        }
+        self.disp1.next = self.lane1.data.val().get_bits::<1>(10);
+        if self.rd1.val() {
+            self.disp1.next = self.lane1.data.val().get_bits::<1>(11);
+        }
+        self.disp_err_out.next =
+            bit_cast::<2, 1>(self.disp0.val()) | (bit_cast::<2, 1>(self.disp1.val()) << 1);
     }
 }
 
@@ -357,7 +441,10 @@ mod tests {
         uut.connect_all();
         let report = fiberloop_harness::synth::synth_block(&uut, "line_decoder8b10b").unwrap();
         println!("Decoder8b10b: {report}");
-        assert_eq!(report.ffs(), 23);
-        assert!(report.luts() < 400, "{report}");
+        // The tables are the two block RAMs; their output registers are the
+        // outputs. Flip-flops: RD and the delayed reset.
+        assert_eq!(report.brams(), 2, "{report}");
+        assert_eq!(report.ffs(), 2, "{report}");
+        assert!(report.luts() < 40, "{report}");
     }
 }

@@ -1190,4 +1190,18 @@ mod tests {
         assert_eq!(report.dsps(), 8 * WEIGHTS_PER_WORD + 4, "{report}");
         assert!(report.dsps() <= 40, "{report}");
     }
+
+    /// Out of context on the 45F, the word clock 10 % above 125 MHz.
+    #[test]
+    #[cfg(feature = "pnr")]
+    fn mac_array_meets_timing() {
+        use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        let mut uut = MacArray::<8>::default();
+        uut.connect_all();
+        assert_meets_timing(
+            &uut,
+            "mac_array_b8",
+            &[ClockConstraint::new("clock", WORD_CLOCK_MHZ)],
+        );
+    }
 }

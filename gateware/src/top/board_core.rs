@@ -42,7 +42,7 @@ use rust_hdl::prelude::*;
 /// Latency: a read's data and every status arrive in the clock after the
 /// strobe (the bus contract of [`CmdEngine`]); request to reply as there
 /// plus the UART's. Throughput: one bus access per clock (the engine issues
-/// one every 2 to 3), the loop one word per clock. Reset: `reset` clears
+/// one every 2 to 4), the loop one word per clock. Reset: `reset` clears
 /// the loop core (see [`LoopCore`]), the register file's registers and
 /// counters, and sets `FILL_TIMEOUT` to its default; the memories (scratch,
 /// tag, table copy, buffers) keep their contents; the command engine and the
@@ -212,5 +212,26 @@ mod tests {
         let r = fiberloop_harness::synth::synth_block(&uut, "board_core").unwrap();
         println!("{r}");
         assert!(r.dsps() <= 72);
+    }
+
+    /// Out of context on the 45F, every clock 10 % above its frequency:
+    /// the word clocks at 125 MHz, the FT2232H's `CLKOUT` at 60 MHz. The
+    /// whole board: command engine, register file, loop core, inference
+    /// engine and MAC array (their paths are listed per clock).
+    #[test]
+    #[cfg(feature = "pnr")]
+    fn board_core_meets_timing() {
+        use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        let mut uut = BoardCore::new(42, 40_000);
+        uut.connect_all();
+        assert_meets_timing(
+            &uut,
+            "board_core",
+            &[
+                ClockConstraint::new("clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("usb_clock", 60.0),
+            ],
+        );
     }
 }

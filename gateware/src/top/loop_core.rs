@@ -266,4 +266,21 @@ mod tests {
         assert!(r.dsps() <= 72, "{r}");
         assert_eq!(r.dsps(), 2 * ENGINE_BATCH + 4, "{r}");
     }
+
+    /// Out of context on the 45F, both word clocks 10 % above 125 MHz.
+    #[test]
+    #[cfg(feature = "pnr")]
+    fn loop_core_meets_timing() {
+        use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        let mut uut = LoopCore::default();
+        uut.connect_all();
+        assert_meets_timing(
+            &uut,
+            "loop_core",
+            &[
+                ClockConstraint::new("clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
+            ],
+        );
+    }
 }
