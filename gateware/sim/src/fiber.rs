@@ -439,7 +439,7 @@ impl FiberSpool {
                         self.flip(tx_bit);
                         self.next_random = geometric(&mut self.rng, self.cfg.ber);
                     } else {
-                        self.next_random -= wb;
+                        self.next_random -= 1;
                     }
                     // Bursts.
                     if let Some(&(s, len)) = self.planned.front() {
