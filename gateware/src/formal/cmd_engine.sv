@@ -73,9 +73,9 @@ module cmd_engine_props #(
     input [63:0] e_out_sr
 );
     // Executor states (ExecState, in declaration order).
-    localparam IDLE = 0, DECODE = 1, CHECK = 2, WR_READ = 3, WR_BUS = 4, WR_ACK = 5,
-        HDR_LOAD = 6, HDR_OUT = 7, RD_REQ = 8, RD_ACK = 9, RAM_RD = 10, RD_LOAD = 11,
-        RD_BYTES = 12, CRC_OUT = 13, DONE = 14;
+    localparam IDLE = 0, DECODE = 1, CHECK = 2, WR_READ = 3, WR_LOAD = 4, WR_BUS = 5,
+        WR_ACK = 6, HDR_LOAD = 7, HDR_OUT = 8, RD_REQ = 9, RD_ACK = 10, RAM_RD = 11,
+        RD_LOAD = 12, RD_BYTES = 13, CRC_OUT = 14, DONE = 15;
 
     // ---- environment: the host waits for each reply ----
     always @* if (valid_in) assume (ex_state == IDLE && !pending);
@@ -271,10 +271,12 @@ module cmd_engine_props #(
         if (exec) assert (lg && e_code == l_code && e_addr == l_addr && e_len == l_len);
         if ((exec && ex_state <= HDR_LOAD) || ex_state == RD_REQ || ex_state == RD_ACK)
             assert (owed && r_n == 0);
-        if (ex_state == CHECK || ex_state == WR_READ || ex_state == WR_BUS || ex_state == WR_ACK)
+        if (ex_state == CHECK || ex_state == WR_READ || ex_state == WR_LOAD
+            || ex_state == WR_BUS || ex_state == WR_ACK)
             assert (e_len != 0 && e_len <= 16'd1024 && e_lenm1 == e_len - 1
                 && e_cnt <= e_lenm1 && e_ptr == e_addr + {16'd0, e_cnt} && e_rep_len == 0);
-        if (ex_state == WR_READ || ex_state == WR_BUS || ex_state == WR_ACK)
+        if (ex_state == WR_READ || ex_state == WR_LOAD || ex_state == WR_BUS
+            || ex_state == WR_ACK)
             assert (e_code == 8'h02);
         if (ex_state == RD_REQ || ex_state == RD_ACK)
             assert (e_lenm1 < 16'd1024 && e_cnt <= e_lenm1 && e_rep_len == 0);
