@@ -187,7 +187,15 @@ impl Logic for LoopCore {
         // ---- inference on the tap ----
         self.engine.clock.next = self.clock.val();
         self.engine.reset.next = self.reset.val();
-        TapOut::join(&mut self.ctrl.tap, &mut self.engine.tap);
+        // The controller's tap is linked to this block's own `tap` port: feed
+        // the engine from that port (a child output linked to the parent
+        // cannot also be joined to a sibling: rust-hdl then declares no
+        // wire for it and the Verilog does not elaborate).
+        self.engine.tap.data.next = self.tap.data.val();
+        self.engine.tap.valid.next = self.tap.valid.val();
+        self.engine.tap.start.next = self.tap.start.val();
+        self.engine.tap.slot.next = self.tap.slot.val();
+        self.engine.tap.bad.next = self.tap.bad.val();
         EnginePort::link(&mut self.eng, &mut self.engine.host);
         // ---- transmit ----
         self.crc_insert.clock.next = self.clock.val();
