@@ -503,11 +503,14 @@ impl<'a> Refiller<'a> {
     /// Runs `batch` until it ends [`Batch::Done`], repairing the loop
     /// between runs (see the module documentation); at most
     /// [`RefillConfig::max_tries`] runs.
-    pub fn run<B: RegisterBus, T>(
+    ///
+    /// The closure's error type is the caller's (it may fail in ways of its
+    /// own, an overrun, bad outputs); the policy's errors convert into it.
+    pub fn run<B: RegisterBus, T, E: From<Error<B::Error>>>(
         &mut self,
         bus: &mut B,
-        mut batch: impl FnMut(&mut B) -> Result<Batch<T>, B>,
-    ) -> Result<T, B> {
+        mut batch: impl FnMut(&mut B) -> core::result::Result<Batch<T>, E>,
+    ) -> core::result::Result<T, E> {
         let before = self.stats;
         let tries = self.cfg.max_tries.max(1);
         for t in 0..tries {
@@ -532,8 +535,43 @@ impl<'a> Refiller<'a> {
                 }
             }
         }
-        Err(self.gave_up(before, tries))
+        Err(self.gave_up::<B::Error>(before, tries).into())
     }
+
+    /// After writing the weights (a load): if the loop was lost, or frames
+    /// went bad or missing since `since` (see [`damage`]), [`settle`](Self::settle)s
+    /// the loop; otherwise every weight slot is as written (a slot write
+    /// makes its frame `VALID`, not `BAD`) and nothing is read. Returns
+    /// whether it scanned.
+    pub fn settle_if_damaged<B: RegisterBus>(
+        &mut self,
+        bus: &mut B,
+        since: u64,
+    ) -> Result<bool, B> {
+        if loop_status(bus)?.running() && damage(bus)? == since {
+            return Ok(false);
+        }
+        self.settle(bus)?;
+        Ok(true)
+    }
+}
+
+/// A count that grows whenever a frame goes bad or missing: uncorrectable
+/// frames, CRC failures, sync losses and start-of-frame drops (one burst
+/// of counters 3 ..= 12).
+pub fn damage<B: RegisterBus>(bus: &mut B) -> Result<u64, B> {
+    let first = counter::UNCORRECTABLE;
+    let mut w = [0u32; 2 * (counter::SOF_DROPS - counter::UNCORRECTABLE + 1) as usize];
+    bus.read_words(regs::counter_addr(first), &mut w)
+        .map_err(Error::Bus)?;
+    let c = |i: u32| {
+        let k = 2 * (i - first) as usize;
+        w[k] as u64 | (w[k + 1] as u64) << 32
+    };
+    Ok(c(counter::UNCORRECTABLE)
+        + c(counter::CRC_FAILURES)
+        + c(counter::SYNC_LOSSES)
+        + c(counter::SOF_DROPS))
 }
 
 #[cfg(test)]
@@ -1028,6 +1066,32 @@ mod tests {
             })
         );
         assert!(bus.slot_writes.is_empty());
+    }
+
+    #[test]
+    fn a_load_is_scanned_only_if_frames_went_bad_meanwhile() {
+        let imgs = images(3);
+        let mut bus = loaded(&imgs);
+        let mut r = Refiller::new(
+            LoopImage {
+                slots: &imgs,
+                tag: tag(),
+            },
+            RefillConfig::default(),
+        );
+        let d = damage(&mut bus).unwrap();
+        assert_eq!(r.settle_if_damaged(&mut bus, d), Ok(false));
+        assert_eq!(r.stats().scans, 0);
+        // An uncorrectable frame and a lost one since: scan, repair.
+        bus.regs
+            .insert(regs::counter_addr(counter::UNCORRECTABLE), 1);
+        bus.regs
+            .insert(regs::counter_addr(counter::SOF_DROPS) + 1, 1);
+        assert_eq!(damage(&mut bus), Ok(d + 1 + (1 << 32)));
+        bus.ring[1].0 |= flags::BAD;
+        assert_eq!(r.settle_if_damaged(&mut bus, d), Ok(true));
+        assert_eq!(bus.slot_writes, vec![1]);
+        assert_eq!(r.stats().scans, 2);
     }
 
     #[test]
