@@ -79,6 +79,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         if s.filled { ", filled first" } else { "" }
     );
     println!("parameters   : {} entries", s.param_entries);
+    println!("refills      : {}", s.refills);
     println!(
         "link         : {} requests, {} retries",
         c.stats().requests,

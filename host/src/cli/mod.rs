@@ -31,7 +31,8 @@ pub mod exit {
     pub const MISMATCH: u8 = 6;
     /// The device refused a request (status other than OK), is not a
     /// fiberloop board, or cannot do what was asked in its state (no model
-    /// loaded, loop lost, weights marked bad).
+    /// loaded, loop lost, weights marked bad with no model file to refill
+    /// them from, or refills that cannot keep up with the fiber's errors).
     pub const REFUSED: u8 = 7;
 }
 
@@ -183,6 +184,7 @@ pub fn client_error(e: fiberloop::device::client::ClientError) -> Failure {
         ClientError::Io { .. } | ClientError::NoReply { .. } => exit::IO,
         ClientError::Status { .. } | ClientError::Identity { .. } => exit::REFUSED,
         ClientError::Usage(_) => exit::USAGE,
+        ClientError::NotReady(_) => exit::IO,
     };
     Failure::new(code, e)
 }
@@ -204,6 +206,7 @@ pub fn ops_failure(e: fiberloop::device::ops::OpsError) -> Failure {
         | OpsError::NoModel
         | OpsError::LoopLost(_)
         | OpsError::BadWeights { .. }
+        | OpsError::CannotKeepUp { .. }
         | OpsError::Overrun { .. }
         | OpsError::Board(_) => exit::REFUSED,
     };
