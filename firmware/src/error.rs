@@ -142,10 +142,11 @@ pub enum Error<E = Infallible> {
         needed: u32,
     },
     /// The refill policy's bound was reached: one batch was run `tries`
-    /// times, each after a repair of the loop, and every time a weight frame
-    /// it read was marked bad or the loop was lost.
+    /// times (or a load's weights scanned `tries` times), each after a
+    /// repair of the loop, and every time a weight frame was found bad or
+    /// the loop was lost.
     RefillsCannotKeepUp {
-        /// Runs of the batch.
+        /// Runs of the batch, or scans of a load.
         tries: u32,
         /// Weight slots rewritten for this batch.
         slots_rewritten: u32,
@@ -281,10 +282,10 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                 loop_refills,
             } => write!(
                 f,
-                "refills cannot keep up: a batch read a weight frame marked bad (or lost the \
-                 loop) on each of its {tries} runs, although {slots_rewritten} bad weight \
-                 slots were rewritten and the loop refilled {loop_refills} times in between: \
-                 the fiber corrupts the weights faster than they can be restored"
+                "refills cannot keep up: {tries} times in a row a weight frame was found bad \
+                 (or the loop lost), although {slots_rewritten} bad weight slots were \
+                 rewritten and the loop refilled {loop_refills} times in between: the fiber \
+                 corrupts the weights faster than they can be restored"
             ),
         }
     }

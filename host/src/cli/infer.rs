@@ -44,7 +44,7 @@ pub fn run_on_device(
         if ops::holds_model(&mut c, m.tag).map_err(super::client_error)? {
             log::info!("the board holds {} already", m.path.display());
         } else {
-            let s = super::load::load_with_progress(&mut c, m, quiet)?;
+            let s = super::load::load_with_progress(&mut c, m, device.refill, quiet)?;
             if !quiet {
                 eprintln!(
                     "loaded {} ({} of {} slots; refills {})",
@@ -63,7 +63,9 @@ pub fn run_on_device(
         &mut c,
         &x,
         image.as_ref(),
-        InferConfig::default(),
+        InferConfig {
+            refill: device.refill,
+        },
         &mut stats,
     )
     .map_err(ops_failure)?;

@@ -10,9 +10,7 @@
 use super::client::{Client, ClientError};
 use super::Transport;
 use crate::model::{Int8Matrix, ModelError, Network, Plan};
-use fiberloop_firmware::control::{
-    self, Batch, LoopImage, RefillConfig, RefillStats, Refiller,
-};
+use fiberloop_firmware::control::{self, Batch, LoopImage, RefillConfig, RefillStats, Refiller};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::layout::{Params, DEFAULT_GAP_WORDS};
 use fiberloop_spec::regs::{
@@ -266,8 +264,8 @@ impl std::fmt::Display for Refills {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} ({} weight slots rewritten, {} loop refills)",
-            self.refills, self.slots_rewritten, self.loop_refills
+            "{} ({} weight slots rewritten, {} loop refills, {} fills)",
+            self.refills, self.slots_rewritten, self.loop_refills, self.fills
         )
     }
 }
@@ -342,8 +340,18 @@ pub fn load_model<T: Transport>(
     tag: u32,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadSummary, OpsError> {
+    load_model_with(c, net, tag, RefillConfig::default(), progress)
+}
+
+/// [`load_model`] with the refill policy's settings `cfg`.
+pub fn load_model_with<T: Transport>(
+    c: &mut Client<T>,
+    net: &Network,
+    tag: u32,
+    cfg: RefillConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary, OpsError> {
     check_engine_limits(net)?;
-    let cfg = RefillConfig::default();
     let mut filled = false;
     let st = control::loop_status(c)?;
     if !st.running() {
@@ -395,7 +403,10 @@ pub fn load_model<T: Transport>(
     c.write_block(regs::PARAM_MEM, &words)?;
     step("checking", n + 2);
     if r.settle_if_damaged(c, since)? {
-        log::info!("frames went bad during the load: {}", Refills::from(r.stats()));
+        log::info!(
+            "frames went bad during the load: {}",
+            Refills::from(r.stats())
+        );
     }
     step("model tag", n + 3);
     r.write_tag(c)?;
@@ -510,6 +521,15 @@ pub fn infer<T: Transport>(
             }
             if status & infer_bits::BAD != 0 {
                 log::warn!("batch {n}: a weight frame was marked bad");
+                if log::log_enabled!(log::Level::Debug) {
+                    let flags: Vec<String> = (0..image.map_or(0, |i| i.slots.len() as u32))
+                        .map(|k| match control::read_slot_info(c, k, max_polls) {
+                            Ok(i) => format!("{k}:{:x}@{}", i.flags, i.lap),
+                            Err(e) => format!("{k}:{e}"),
+                        })
+                        .collect();
+                    log::debug!("weight slots (slot:flags@lap): {}", flags.join(" "));
+                }
                 return Ok(Batch::Bad);
             }
             let mut out = Vec::with_capacity(rows * outputs);
@@ -597,14 +617,29 @@ mod tests {
         assert_eq!(s.param_entries, 42);
         assert_eq!(seen.last().unwrap().done, seen.last().unwrap().total);
         assert!(holds_model(&mut c, file_tag(&bytes)).unwrap());
-        // One burst per slot, one for the table, one for the parameters:
-        // never a word at a time.
+        // One burst per slot and one poll of its commit, one burst for the
+        // table, one for the parameters: never a word at a time.
         let k = c.stats().requests;
-        assert!(k < 12 + 15, "{k} requests for the load");
+        assert!(k < 2 * 12 + 20, "{k} requests for the load");
+        assert_eq!(s.refills, Refills::default());
         let mut st = InferStats::default();
-        let out = infer(&mut c, &inputs, InferConfig::default(), &mut st).unwrap();
+        let out = infer(&mut c, &inputs, None, InferConfig::default(), &mut st).unwrap();
         assert_eq!(out, net.infer(&inputs).unwrap());
         assert_eq!(st.batches, 300usize.div_ceil(8));
+        // With the image: the same, and nothing refilled.
+        let image = model_image(&mut c, &net, file_tag(&bytes)).unwrap();
+        assert_eq!(image.slots.len(), 12);
+        let mut st = InferStats::default();
+        let out = infer(
+            &mut c,
+            &inputs,
+            Some(&image),
+            InferConfig::default(),
+            &mut st,
+        )
+        .unwrap();
+        assert_eq!(out, net.infer(&inputs).unwrap());
+        assert_eq!((st.batches, st.refills), (38, Refills::default()));
         // A second load finds the loop running: no fill.
         let s = load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
         assert!(!s.filled);
@@ -640,6 +675,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         );
@@ -649,6 +685,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         )
@@ -662,6 +699,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         );
@@ -669,7 +707,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_batch_is_run_again_once_then_refused() {
+    fn a_bad_batch_is_repaired_and_run_again_up_to_the_bound() {
         let dir = data("digits");
         let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
         let net = Network::from_bytes(&bytes, &dir).unwrap();
@@ -677,6 +715,7 @@ mod tests {
         let x = Int8Matrix::new(20, 64, inputs.data()[..20 * 64].to_vec()).unwrap();
         let mut c = board(13);
         load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        let image = model_image(&mut c, &net, file_tag(&bytes)).unwrap();
         let bad = |c: &mut Client<SimTransport<RamBackend>>, n| {
             c.transport_mut()
                 .engine_mut()
@@ -684,22 +723,37 @@ mod tests {
                 .engine
                 .bad_batches = n;
         };
-        // One bad batch: run again, right outputs.
-        bad(&mut c, 1);
-        let mut st = InferStats::default();
-        let y = infer(&mut c, &x, InferConfig::default(), &mut st).unwrap();
-        assert_eq!(y, net.infer(&x).unwrap());
-        assert_eq!((st.batches, st.bad_retries), (4, 1));
-        // Two in a row: refused, naming the batch.
+        // Two bad batches: the weight slots are scanned (all good here:
+        // the RAM loop only reports the batch bad), the batch runs again.
         bad(&mut c, 2);
+        let mut st = InferStats::default();
+        let y = infer(&mut c, &x, Some(&image), InferConfig::default(), &mut st).unwrap();
+        assert_eq!(y, net.infer(&x).unwrap());
+        assert_eq!((st.batches, st.bad_retries), (5, 2));
+        assert_eq!((st.refills.scans, st.refills.batches_rerun), (2, 2));
+        // Without the image nothing can be refilled: refused, naming the
+        // batch and what to do.
+        bad(&mut c, 1);
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         )
         .unwrap_err();
         assert!(matches!(e, OpsError::BadWeights { batch: 0 }), "{e}");
-        assert!(e.to_string().contains("marked bad"), "{e}");
+        assert!(e.to_string().contains("--model"), "{e}");
+        // Bad on every run: the bound (16 runs of batch 0), then refused.
+        bad(&mut c, 1000);
+        let mut st = InferStats::default();
+        let e = infer(&mut c, &x, Some(&image), InferConfig::default(), &mut st).unwrap_err();
+        assert!(matches!(e, OpsError::CannotKeepUp { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("batch 0: refills cannot keep up") && msg.contains("16 times in a row"),
+            "{msg}"
+        );
+        assert_eq!(st.batches, 16);
     }
 }
