@@ -724,13 +724,20 @@ mod tests {
                 .bad_batches = n;
         };
         // Two bad batches: the weight slots are scanned (all good here:
-        // the RAM loop only reports the batch bad), the batch runs again.
+        // the RAM loop only reports the batch bad), the batch runs again;
+        // bad again: the loop is refilled, the batch runs a third time.
         bad(&mut c, 2);
         let mut st = InferStats::default();
         let y = infer(&mut c, &x, Some(&image), InferConfig::default(), &mut st).unwrap();
         assert_eq!(y, net.infer(&x).unwrap());
         assert_eq!((st.batches, st.bad_retries), (5, 2));
-        assert_eq!((st.refills.scans, st.refills.batches_rerun), (2, 2));
+        let r = st.refills;
+        assert_eq!((r.scans, r.batches_rerun), (1, 2));
+        assert!(r.loop_refills >= 1, "{r:?}");
+        assert!(
+            holds_model(&mut c, file_tag(&bytes)).unwrap(),
+            "tag restored"
+        );
         // Without the image nothing can be refilled: refused, naming the
         // batch and what to do.
         bad(&mut c, 1);
