@@ -10,17 +10,53 @@
 use crate::error::Error;
 use core::fmt::Debug;
 
-/// 32-bit memory-mapped register access to the gateware.
+/// 32-bit register access to the gateware, at the **word** addresses of
+/// the register map (`fiberloop_spec::regs`: word `a` is the 32-bit
+/// register `a`, the next register is `a + 1`).
+///
+/// A platform needs only [`read32`](Self::read32) and
+/// [`write32`](Self::write32); one whose link carries bursts (the host
+/// protocol: up to 1,024 words a request) overrides
+/// [`read_words`](Self::read_words) and [`write_words`](Self::write_words),
+/// and one whose device time must be let pass while it polls (a host
+/// sleeping, a simulator simulating) overrides [`idle`](Self::idle).
 pub trait RegisterBus {
     /// Error reported by the transport (e.g. a bus timeout or a bridge
     /// failure).
     type Error: Debug;
 
-    /// Reads the 32-bit register at byte address `addr`.
+    /// Reads the 32-bit register at word address `addr`.
     fn read32(&mut self, addr: u32) -> Result<u32, Self::Error>;
 
-    /// Writes `value` to the 32-bit register at byte address `addr`.
+    /// Writes `value` to the 32-bit register at word address `addr`.
     fn write32(&mut self, addr: u32, value: u32) -> Result<(), Self::Error>;
+
+    /// Reads `out.len()` consecutive words from word address `addr`
+    /// (word `addr + i` into `out[i]`). The default reads them one by one.
+    fn read_words(&mut self, addr: u32, out: &mut [u32]) -> Result<(), Self::Error> {
+        for (i, w) in out.iter_mut().enumerate() {
+            *w = self.read32(addr.wrapping_add(i as u32))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` to consecutive words from word address `addr`, in
+    /// order. The default writes them one by one.
+    fn write_words(&mut self, addr: u32, data: &[u32]) -> Result<(), Self::Error> {
+        for (i, w) in data.iter().enumerate() {
+            self.write32(addr.wrapping_add(i as u32), *w)?;
+        }
+        Ok(())
+    }
+
+    /// Called between two reads of a register that is not ready yet;
+    /// `poll` counts the reads so far (1 after the first). A platform lets
+    /// device time pass here, typically more the longer it has polled (a
+    /// slot comes round within a lap: 10 us on 2 km, 1 ms on 200 km). The
+    /// default does nothing (a soft CPU polling its own bus).
+    fn idle(&mut self, poll: u32) {
+        let _ = poll;
+    }
 
     /// Read-modify-write: replaces the bits selected by `mask` with the
     /// corresponding bits of `value`, leaving the other bits unchanged.
@@ -51,7 +87,10 @@ pub trait RegisterBus {
     ) -> Result<u32, Error<Self::Error>> {
         let polls = max_polls.max(1);
         let mut last = 0;
-        for _ in 0..polls {
+        for i in 0..polls {
+            if i > 0 {
+                self.idle(i);
+            }
             last = self.read32(addr).map_err(Error::Bus)?;
             if last & mask == value {
                 return Ok(last);
@@ -92,6 +131,18 @@ impl<T: RegisterBus + ?Sized> RegisterBus for &mut T {
 
     fn write32(&mut self, addr: u32, value: u32) -> Result<(), Self::Error> {
         (**self).write32(addr, value)
+    }
+
+    fn read_words(&mut self, addr: u32, out: &mut [u32]) -> Result<(), Self::Error> {
+        (**self).read_words(addr, out)
+    }
+
+    fn write_words(&mut self, addr: u32, data: &[u32]) -> Result<(), Self::Error> {
+        (**self).write_words(addr, data)
+    }
+
+    fn idle(&mut self, poll: u32) {
+        (**self).idle(poll)
     }
 }
 
@@ -343,6 +394,29 @@ mod tests {
             bus.poll_until(0x10, 1, 1, 3),
             Err(Error::Bus(MockError::Register(0x10)))
         );
+    }
+
+    #[test]
+    fn default_bursts_go_word_by_word_at_consecutive_word_addresses() {
+        let mut bus = MockBus::new();
+        bus.write_words(0x0139, &[7, 1]).unwrap();
+        assert_eq!(
+            bus.log,
+            vec![
+                Access::Write {
+                    addr: 0x0139,
+                    value: 7
+                },
+                Access::Write {
+                    addr: 0x013A,
+                    value: 1
+                },
+            ]
+        );
+        let mut out = [0u32; 3];
+        bus.read_words(0x0138, &mut out).unwrap();
+        assert_eq!(out, [0, 7, 1]);
+        assert_eq!(bus.reads_of(0x013A), 1);
     }
 
     #[test]

@@ -125,6 +125,34 @@ pub enum Error<E = Infallible> {
         /// Its raw IEEE-754 single-precision bit pattern.
         bits: u32,
     },
+    /// A fill found no loop: the marker frame did not come back within
+    /// the fill timeout on any of the fills tried (fiber cut or unplugged).
+    NoLoop {
+        /// Fills tried.
+        fills: u32,
+        /// The last `LOOP_STATUS` read.
+        status: u32,
+    },
+    /// The loop holds fewer slots than the weights need (after a refill:
+    /// the loop came back shorter).
+    LoopTooShort {
+        /// Slots in the loop.
+        slots: u32,
+        /// Slots the weights need.
+        needed: u32,
+    },
+    /// The refill policy's bound was reached: one batch was run `tries`
+    /// times (or a load's weights scanned `tries` times), each after a
+    /// repair of the loop, and every time a weight frame was found bad or
+    /// the loop was lost.
+    RefillsCannotKeepUp {
+        /// Runs of the batch, or scans of a load.
+        tries: u32,
+        /// Weight slots rewritten for this batch.
+        slots_rewritten: u32,
+        /// Loop refills (fill and rewrite everything) for this batch.
+        loop_refills: u32,
+    },
 }
 
 impl Error<Infallible> {
@@ -167,6 +195,17 @@ impl Error<Infallible> {
             Error::InvalidCalibrationConstant { offset, bits } => {
                 Error::InvalidCalibrationConstant { offset, bits }
             }
+            Error::NoLoop { fills, status } => Error::NoLoop { fills, status },
+            Error::LoopTooShort { slots, needed } => Error::LoopTooShort { slots, needed },
+            Error::RefillsCannotKeepUp {
+                tries,
+                slots_rewritten,
+                loop_refills,
+            } => Error::RefillsCannotKeepUp {
+                tries,
+                slots_rewritten,
+                loop_refills,
+            },
         }
     }
 }
@@ -226,6 +265,27 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                  (raw 0x{bits:08x})",
                 offset,
                 u16::from(*offset) + 3,
+            ),
+            Error::NoLoop { fills, status } => write!(
+                f,
+                "no loop: the fill's marker frame did not come back ({fills} fills tried, \
+                 loop status 0x{status:08x}): is the fiber cut or unplugged?"
+            ),
+            Error::LoopTooShort { slots, needed } => write!(
+                f,
+                "the loop holds {slots} slots but the weights need {needed}: \
+                 it came back shorter after a refill"
+            ),
+            Error::RefillsCannotKeepUp {
+                tries,
+                slots_rewritten,
+                loop_refills,
+            } => write!(
+                f,
+                "refills cannot keep up: {tries} times in a row a weight frame was found bad \
+                 (or the loop lost), although {slots_rewritten} bad weight slots were \
+                 rewritten and the loop refilled {loop_refills} times in between: the fiber \
+                 corrupts the weights faster than they can be restored"
             ),
         }
     }

@@ -5,17 +5,18 @@
 //! data at line rate; this crate is the slow, decision-making side that
 //! runs next to it (on a soft CPU or on a host through a debug bridge). It
 //!
-//! * talks to the gateware through 32-bit control/status registers, via the
+//! * talks to the gateware through 32-bit control/status registers at the
+//!   word addresses of the register map (`fiberloop_spec::regs`), via the
 //!   [`bus::RegisterBus`] trait;
 //! * talks to the SFP module over its I2C management interface, via the
 //!   [`bus::I2cBus`] trait, and decodes the module's identity and digital
 //!   diagnostics ([`sff8472`]);
-//! * sequences link bring-up, filling the loop and the policy for refilling
-//!   it when data is lost.
+//! * fills the loop, writes and reads its slots, finds the slots the fiber
+//!   damaged and refills them ([`control`]: the refill policy the host's
+//!   `load`, `infer` and `verify` use).
 //!
-//! The crate is `no_std` and needs no allocator. This first version provides
-//! the hardware-access traits, the SFF-8472 decoder and the error type; the
-//! bring-up and fill/refill sequencing will be built on top of them.
+//! The crate is `no_std` and needs no allocator. Link bring-up (SFP
+//! sequencing) is not written yet.
 //!
 //! All fallible operations return [`Error`], which carries the platform's
 //! bus error when a transfer fails and otherwise names the problem exactly.
@@ -27,6 +28,7 @@
 extern crate std;
 
 pub mod bus;
+pub mod control;
 pub mod error;
 mod math;
 pub mod sff8472;

@@ -39,29 +39,43 @@ pub fn run_on_device(
     };
     let mut c = open_device(device)?;
     c.ping().map_err(super::client_error)?;
+    let mut image = None;
     if let Some(m) = &m {
         if ops::holds_model(&mut c, m.tag).map_err(super::client_error)? {
             log::info!("the board holds {} already", m.path.display());
         } else {
-            let s = super::load::load_with_progress(&mut c, m, quiet)?;
+            let s = super::load::load_with_progress(&mut c, m, device.refill, quiet)?;
             if !quiet {
                 eprintln!(
-                    "loaded {} ({} of {} slots)",
+                    "loaded {} ({} of {} slots; refills {})",
                     m.path.display(),
                     s.slots_used,
-                    s.loop_slots
+                    s.loop_slots,
+                    s.refills
                 );
             }
         }
+        // The slot images the refill policy rewrites from.
+        image = Some(ops::model_image(&mut c, &m.net, m.tag).map_err(ops_failure)?);
     }
     let mut stats = InferStats::default();
-    let y = ops::infer(&mut c, &x, InferConfig::default(), &mut stats).map_err(ops_failure)?;
+    let y = ops::infer(
+        &mut c,
+        &x,
+        image.as_ref(),
+        InferConfig {
+            refill: device.refill,
+        },
+        &mut stats,
+    )
+    .map_err(ops_failure)?;
     if !quiet {
         eprintln!(
-            "{} inputs in {} batches ({} run again for bad weights); link: {} requests, {} retries",
+            "{} inputs in {} batches ({} run again); refills {}; link: {} requests, {} retries",
             x.rows(),
             stats.batches,
             stats.bad_retries,
+            stats.refills,
             c.stats().requests,
             c.stats().retries
         );

@@ -5,6 +5,7 @@ use super::{open_device, ops_failure, read_model, Failure, Model, Target};
 use fiberloop::device::client::Client;
 use fiberloop::device::ops::{self, LoadSummary};
 use fiberloop::device::Transport;
+use fiberloop_firmware::control::RefillConfig;
 use std::path::PathBuf;
 
 /// Options of `load`.
@@ -37,10 +38,11 @@ pub fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
 pub fn load_with_progress<T: Transport>(
     c: &mut Client<T>,
     m: &Model,
+    refill: RefillConfig,
     quiet: bool,
 ) -> Result<LoadSummary, Failure> {
     let bar = progress_bar(quiet);
-    let r = ops::load_model(c, &m.net, m.tag, &mut |p| {
+    let r = ops::load_model_with(c, &m.net, m.tag, refill, &mut |p| {
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
         bar.set_message(p.stage);
@@ -54,7 +56,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     let m = read_model(&args.model)?;
     let mut c = open_device(device)?;
     c.ping().map_err(super::client_error)?;
-    let s = load_with_progress(&mut c, &m, quiet)?;
+    let s = load_with_progress(&mut c, &m, device.refill, quiet)?;
     if args.json {
         let v = serde_json::json!({
             "model": args.model.display().to_string(),
@@ -79,6 +81,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         if s.filled { ", filled first" } else { "" }
     );
     println!("parameters   : {} entries", s.param_entries);
+    println!("refills      : {}", s.refills);
     println!(
         "link         : {} requests, {} retries",
         c.stats().requests,

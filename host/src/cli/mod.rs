@@ -31,7 +31,8 @@ pub mod exit {
     pub const MISMATCH: u8 = 6;
     /// The device refused a request (status other than OK), is not a
     /// fiberloop board, or cannot do what was asked in its state (no model
-    /// loaded, loop lost, weights marked bad).
+    /// loaded, loop lost, weights marked bad with no model file to refill
+    /// them from, or refills that cannot keep up with the fiber's errors).
     pub const REFUSED: u8 = 7;
 }
 
@@ -54,6 +55,11 @@ pub struct Cli {
     /// host time over a long burst).
     #[arg(long, global = true, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub timeout: Option<u64>,
+    /// load, infer, verify: runs of one batch (each after the weight slots
+    /// the fiber damaged are rewritten, or the loop refilled) before giving
+    /// up with exit 7: refills cannot keep up.
+    #[arg(long, global = true, value_name = "N", default_value_t = fiberloop_firmware::control::DEFAULT_MAX_TRIES, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub refill_tries: u32,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -117,6 +123,8 @@ pub struct Target {
     pub device: String,
     /// The reply timeout, if given.
     pub timeout: Option<std::time::Duration>,
+    /// The refill policy's settings (`--refill-tries`).
+    pub refill: fiberloop_firmware::control::RefillConfig,
 }
 
 /// Runs a parsed command line.
@@ -124,6 +132,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let t = Target {
         device: cli.device.clone(),
         timeout: cli.timeout.map(std::time::Duration::from_millis),
+        refill: fiberloop_firmware::control::RefillConfig {
+            max_tries: cli.refill_tries,
+            ..Default::default()
+        },
     };
     match cli.command {
         #[cfg(feature = "sim")]
@@ -183,6 +195,7 @@ pub fn client_error(e: fiberloop::device::client::ClientError) -> Failure {
         ClientError::Io { .. } | ClientError::NoReply { .. } => exit::IO,
         ClientError::Status { .. } | ClientError::Identity { .. } => exit::REFUSED,
         ClientError::Usage(_) => exit::USAGE,
+        ClientError::NotReady(_) => exit::IO,
     };
     Failure::new(code, e)
 }
@@ -204,6 +217,7 @@ pub fn ops_failure(e: fiberloop::device::ops::OpsError) -> Failure {
         | OpsError::NoModel
         | OpsError::LoopLost(_)
         | OpsError::BadWeights { .. }
+        | OpsError::CannotKeepUp { .. }
         | OpsError::Overrun { .. }
         | OpsError::Board(_) => exit::REFUSED,
     };

@@ -47,7 +47,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         Some(p) => Some((p, read_int8_matrix(p).map_err(bad)?)),
         None => None,
     };
-    let (y, _, model) =
+    let (y, stats, model) =
         super::infer::run_on_device(device, quiet, &args.input, args.model.as_deref())?;
     let mut checks: Vec<(String, Int8Matrix)> = vec![];
     if let Some(m) = &model {
@@ -76,6 +76,11 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         y.rows(),
         y.cols()
     );
+    println!(
+        "batches      : {} run, {} run again after a repair",
+        stats.batches, stats.bad_retries
+    );
+    println!("refills      : {}", stats.refills);
     if model.is_none() {
         println!("host reference: not checked (no --model)");
     }

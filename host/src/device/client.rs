@@ -5,12 +5,14 @@
 //! [`MAX_BURST_WORDS`] words so bulk data never goes a word at a time.
 
 use super::Transport;
+use fiberloop_firmware::control;
+use fiberloop_firmware::RegisterBus;
 use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::proto::{
     cmd, encode, status, Direction, Event, Header, Parser, IDENT_WORDS, MAX_BURST_WORDS,
     MAX_FRAME_BYTES,
 };
-use fiberloop_spec::regs::{self, COUNTER_COUNT, SLOT_WORDS};
+use fiberloop_spec::regs::{self, COUNTER_COUNT};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -74,6 +76,10 @@ pub enum ClientError {
     /// A request the client cannot make.
     #[error("{0}")]
     Usage(String),
+    /// The board did not complete an operation in time (a slot read that
+    /// was never captured).
+    #[error("the board did not complete the operation: {0}")]
+    NotReady(String),
 }
 
 /// Counts of what happened on the link, host side.
@@ -453,35 +459,33 @@ impl<T: Transport> Client<T> {
     }
 
     /// Fills the loop (measures the delay, sends the empty frames, runs).
+    /// Does not wait: see `fiberloop_firmware::control::fill`.
     pub fn fill(&mut self) -> Result<(), ClientError> {
         self.write(regs::LOOP_CTRL, regs::ctrl::FILL)
     }
 
-    /// Writes a slot's payload in one burst (buffer, slot number, commit).
+    /// Writes a slot's payload in one burst (buffer, slot number, commit),
+    /// with the firmware's `control::write_slot`.
     pub fn write_slot(&mut self, slot: u32, payload: &[u8]) -> Result<(), ClientError> {
-        if payload.len() != PAYLOAD_BYTES {
-            return Err(ClientError::Usage(format!(
+        let img: &control::SlotImage = payload.try_into().map_err(|_| {
+            ClientError::Usage(format!(
                 "a slot holds {PAYLOAD_BYTES} bytes, got {}",
                 payload.len()
-            )));
-        }
-        let mut w = words(payload);
-        w.extend([slot, 1]);
-        self.write_block(regs::SLOT_WR_BUF, &w)
+            ))
+        })?;
+        control::write_slot(self, slot, img).map_err(firmware_error)
     }
 
-    /// Reads a slot: request, then one burst of payload and info.
+    /// Reads a slot: a request, polls until it is captured, one burst of
+    /// payload and info (the firmware's `control::read_slot`).
     pub fn read_slot(&mut self, slot: u32) -> Result<Slot, ClientError> {
-        self.write_block(regs::SLOT_RD_SLOT, &[slot, 1])?;
-        let d = self.read_block(regs::SLOT_RD_BUF, SLOT_WORDS as usize + 4)?;
-        let payload = d[..SLOT_WORDS as usize]
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
+        let mut payload = [0u8; PAYLOAD_BYTES];
+        let info = control::read_slot(self, slot, &mut payload, control::DEFAULT_MAX_POLLS)
+            .map_err(firmware_error)?;
         Ok(Slot {
-            flags: d[SLOT_WORDS as usize + 2] as u8,
-            lap: d[SLOT_WORDS as usize + 3],
-            payload,
+            flags: info.flags,
+            lap: info.lap,
+            payload: payload.to_vec(),
         })
     }
 
@@ -501,6 +505,47 @@ impl<T: Transport> Client<T> {
             loop_counters,
             link,
         })
+    }
+}
+
+/// The client as the firmware's register bus: word addresses of
+/// `fiberloop_spec::regs`, bursts for blocks, and polls paced by a
+/// [`Backoff`] of device time ([`Transport::pause`]).
+impl<T: Transport> RegisterBus for Client<T> {
+    type Error = ClientError;
+
+    fn read32(&mut self, addr: u32) -> Result<u32, ClientError> {
+        self.read(addr)
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), ClientError> {
+        self.write(addr, value)
+    }
+
+    fn read_words(&mut self, addr: u32, out: &mut [u32]) -> Result<(), ClientError> {
+        let w = self.read_block(addr, out.len())?;
+        out.copy_from_slice(&w);
+        Ok(())
+    }
+
+    fn write_words(&mut self, addr: u32, data: &[u32]) -> Result<(), ClientError> {
+        self.write_block(addr, data)
+    }
+
+    fn idle(&mut self, poll: u32) {
+        // The Backoff's sequence: 5 us, doubling, at most 1 ms.
+        let us = 5u64 << (poll.saturating_sub(1)).min(8);
+        self.pause(Duration::from_micros(us.min(1000)));
+    }
+}
+
+/// A firmware error from a client operation, as a client error: the
+/// client's own errors unwrapped, the rest (a register that never became
+/// ready) as [`ClientError::NotReady`].
+pub fn firmware_error(e: fiberloop_firmware::Error<ClientError>) -> ClientError {
+    match e {
+        fiberloop_firmware::Error::Bus(c) => c,
+        e => ClientError::NotReady(e.to_string()),
     }
 }
 

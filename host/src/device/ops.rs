@@ -7,15 +7,16 @@
 //! table in one burst, the parameters in bursts of up to 1,024 words, one
 //! burst per batch row of inputs and of outputs.
 
-use super::client::{Backoff, Client, ClientError};
+use super::client::{Client, ClientError};
 use super::Transport;
-use crate::model::{Int8Matrix, ModelError, Network};
+use crate::model::{Int8Matrix, ModelError, Network, Plan};
+use fiberloop_firmware::control::{self, Batch, LoopImage, RefillConfig, RefillStats, Refiller};
+use fiberloop_spec::frame::PAYLOAD_BYTES;
 use fiberloop_spec::layout::{Params, DEFAULT_GAP_WORDS};
 use fiberloop_spec::regs::{
     self, counter, infer_bits, model_tag, param_word2, status_bits, MAX_ACTIVATIONS, MAX_LAYERS,
     PARAM_ENTRIES,
 };
-use std::time::{Duration, Instant};
 
 /// A model or inference operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,20 +45,29 @@ pub enum OpsError {
         found: usize,
     },
     /// A batch did not finish in time.
-    #[error("batch {batch} did not finish within {ms} ms (inference status 0x{status:08x})")]
+    #[error("batch {batch} did not finish within {polls} polls (inference status 0x{status:08x}): a frame may have gone missing; give the model file (--model) so that the loop can be refilled")]
     Timeout {
         /// Batch index.
         batch: usize,
-        /// Time waited.
-        ms: u128,
+        /// Polls made.
+        polls: u32,
         /// The last status read.
         status: u32,
     },
-    /// A weight frame was marked bad twice in a row for one batch.
-    #[error("batch {batch}: a weight frame read during the batch was marked bad (twice): the loop's contents cannot be trusted, load the model again")]
+    /// A weight frame was marked bad and there is no model image to
+    /// refill it from.
+    #[error("batch {batch}: a weight frame read during the batch was marked bad and no model file was given to refill it from: give the model file (--model) or load the model again")]
     BadWeights {
         /// Batch index.
         batch: usize,
+    },
+    /// The refill policy's bound was reached.
+    #[error("{what}: {why}; the loop cannot hold the weights on this fiber")]
+    CannotKeepUp {
+        /// The batch (or load) that failed.
+        what: String,
+        /// What the policy saw.
+        why: String,
     },
     /// The array overran: a layout error.
     #[error("batch {batch}: the MAC array overran (a row stride below the batch): the layer table is wrong")]
@@ -114,6 +124,8 @@ pub struct LoadSummary {
     pub inputs: usize,
     /// Outputs of the last layer.
     pub outputs: usize,
+    /// What the refill policy did during the load.
+    pub refills: Refills,
 }
 
 /// The `MODEL_TAG` words on the board.
@@ -192,26 +204,90 @@ pub fn check_engine_limits(net: &Network) -> Result<(), OpsError> {
     Ok(())
 }
 
-/// Loads `net` (whose model file has tag `tag`, see [`file_tag`]): fills
-/// the loop unless it runs with its contents, plans the layout for the
-/// loop's slot count and refuses a network that does not fit before
-/// writing anything; then clears the tag, writes the weight slots, the
-/// layer table, the layer count, the parameters, and last the tag.
-pub fn load_model<T: Transport>(
-    c: &mut Client<T>,
-    net: &Network,
-    tag: u32,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<LoadSummary, OpsError> {
-    check_engine_limits(net)?;
-    let mut filled = false;
-    let st = c.read(regs::LOOP_STATUS)?;
-    if !running(st) {
-        log::info!("loop status 0x{st:08x}: filling the loop");
-        c.fill()?;
-        filled = true;
-        wait_running(c)?;
+/// What the loop must hold for a model: its weight slots and the
+/// `MODEL_TAG` words. The refill policy (`fiberloop_firmware::control`)
+/// rewrites slots from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelImage {
+    /// Payloads of slots `0..slots.len()`.
+    pub slots: Vec<[u8; PAYLOAD_BYTES]>,
+    /// The `MODEL_TAG` words (`regs::model_tag`).
+    pub tag: [u32; regs::MODEL_TAG_WORDS as usize],
+}
+
+impl ModelImage {
+    /// The image as the firmware takes it.
+    pub fn loop_image(&self) -> LoopImage<'_> {
+        LoopImage {
+            slots: &self.slots,
+            tag: self.tag,
+        }
     }
+
+    /// The refill policy for this image.
+    pub fn refiller(&self, cfg: RefillConfig) -> Refiller<'_> {
+        Refiller::new(self.loop_image(), cfg)
+    }
+}
+
+/// What the refill policy did (`fiberloop_firmware::control::RefillStats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Refills {
+    /// Refills of any kind: weight slots rewritten plus loop refills.
+    pub refills: u64,
+    /// Weight slots rewritten because they read `BAD` or not `VALID`.
+    pub slots_rewritten: u64,
+    /// Loop refills: fill and rewrite every weight slot (after a cut).
+    pub loop_refills: u64,
+    /// Fills made for them.
+    pub fills: u64,
+    /// Scans of the weight slots' flags.
+    pub scans: u64,
+    /// Batches run again after a repair.
+    pub batches_rerun: u64,
+}
+
+impl From<RefillStats> for Refills {
+    fn from(s: RefillStats) -> Self {
+        Self {
+            refills: s.refills(),
+            slots_rewritten: s.slots_rewritten,
+            loop_refills: s.loop_refills,
+            fills: s.fills,
+            scans: s.scans,
+            batches_rerun: s.batches_rerun,
+        }
+    }
+}
+
+impl std::fmt::Display for Refills {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} weight slots rewritten, {} loop refills, {} fills)",
+            self.refills, self.slots_rewritten, self.loop_refills, self.fills
+        )
+    }
+}
+
+impl From<fiberloop_firmware::Error<ClientError>> for OpsError {
+    fn from(e: fiberloop_firmware::Error<ClientError>) -> Self {
+        use fiberloop_firmware::Error as E;
+        match e {
+            E::Bus(c) => OpsError::Client(c),
+            e @ E::NoLoop { .. } => OpsError::NoLoop(e.to_string()),
+            e @ E::RefillsCannotKeepUp { .. } => OpsError::CannotKeepUp {
+                what: "the load".into(),
+                why: e.to_string(),
+            },
+            e => OpsError::Board(e.to_string()),
+        }
+    }
+}
+
+/// The layout of `net` on this board: the engine's batch and the loop's
+/// slots read from it; refused if it does not fit.
+fn plan_on<T: Transport>(c: &mut Client<T>, net: &Network) -> Result<Plan, OpsError> {
     let loop_slots = read_counter(c, counter::IN_FLIGHT)? as usize;
     let batch = c.read(regs::INFER_BATCH)? as usize;
     if batch == 0 || batch > regs::MAX_BATCH_ROWS as usize {
@@ -221,27 +297,83 @@ pub fn load_model<T: Transport>(
         batch,
         gap_words: DEFAULT_GAP_WORDS,
     };
-    let plan = net.plan(params, loop_slots).map_err(|e| match e {
+    net.plan(params, loop_slots).map_err(|e| match e {
         ModelError::Layout(l) => OpsError::DoesNotFit(l.to_string()),
         e => OpsError::Model(e),
-    })?;
-    let images = net.slot_images(&plan)?;
+    })
+}
+
+fn image_of(net: &Network, plan: &Plan, tag: u32) -> Result<ModelImage, OpsError> {
+    let mut t = [0u32; regs::MODEL_TAG_WORDS as usize];
+    t[model_tag::FILE_CRC as usize] = tag;
+    t[model_tag::INPUTS as usize] = net.input_width() as u32;
+    t[model_tag::OUTPUTS as usize] = net.output_width() as u32;
+    t[model_tag::LAYERS as usize] = net.layers().len() as u32;
+    t[model_tag::SLOTS as usize] = plan.total_slots as u32;
+    Ok(ModelImage {
+        slots: net.slot_images(plan)?,
+        tag: t,
+    })
+}
+
+/// The image of `net` (tag `tag`) as [`load_model`] lays it out on this
+/// board: what `infer` refills from when the board already holds the model.
+pub fn model_image<T: Transport>(
+    c: &mut Client<T>,
+    net: &Network,
+    tag: u32,
+) -> Result<ModelImage, OpsError> {
+    let plan = plan_on(c, net)?;
+    image_of(net, &plan, tag)
+}
+
+/// Loads `net` (whose model file has tag `tag`, see [`file_tag`]): fills
+/// the loop unless it runs with its contents, plans the layout for the
+/// loop's slot count and refuses a network that does not fit before
+/// writing anything; then clears the tag, writes the weight slots, the
+/// layer table, the layer count and the parameters; if frames went bad or
+/// missing meanwhile, scans the weight slots and rewrites the damaged ones
+/// (the refill policy of `fiberloop_firmware::control`); last the tag.
+pub fn load_model<T: Transport>(
+    c: &mut Client<T>,
+    net: &Network,
+    tag: u32,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary, OpsError> {
+    load_model_with(c, net, tag, RefillConfig::default(), progress)
+}
+
+/// [`load_model`] with the refill policy's settings `cfg`.
+pub fn load_model_with<T: Transport>(
+    c: &mut Client<T>,
+    net: &Network,
+    tag: u32,
+    cfg: RefillConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary, OpsError> {
+    check_engine_limits(net)?;
+    let mut filled = false;
+    let st = control::loop_status(c)?;
+    if !st.running() {
+        log::info!("loop status 0x{:08x}: filling the loop", st.0);
+        control::fill(c, None, cfg.max_polls)?;
+        filled = true;
+    }
+    let loop_slots = read_counter(c, counter::IN_FLIGHT)? as usize;
+    let plan = plan_on(c, net)?;
+    let image = image_of(net, &plan, tag)?;
     let layers = net.engine_layers(&plan);
-    let total = images.len() + 3;
+    let n = image.slots.len();
+    let total = n + 4;
     let mut step = |stage, done| {
         progress(Progress { stage, done, total });
     };
 
+    let mut r = image.refiller(cfg);
     c.write(regs::MODEL_TAG + model_tag::FILE_CRC, 0)?;
-    for (slot, img) in images.iter().enumerate() {
-        step("weights", slot);
-        c.write_slot(slot as u32, img)?;
-    }
-    // A slot write completes as its slot next passes (the board answers the
-    // commit at once): the weights are all in the loop once the last one
-    // no longer reads pending.
-    wait_slot_written(c)?;
-    step("layer table", images.len());
+    let since = control::damage(c)?;
+    r.write_slots(c, &mut |slot| step("weights", slot))?;
+    step("layer table", n);
     let table: Vec<u32> = layers
         .iter()
         .flat_map(|l| {
@@ -254,7 +386,7 @@ pub fn load_model<T: Transport>(
         .collect();
     c.write_block(regs::LAYER_TABLE, &table)?;
     c.write(regs::INFER_LAYERS, layers.len() as u32)?;
-    step("parameters", images.len() + 1);
+    step("parameters", n + 1);
     let mut words = Vec::with_capacity(4 * net.layers().iter().map(|l| l.outputs()).sum::<usize>());
     for l in &layers {
         // Layers take consecutive entries from 0 (Network::engine_layers).
@@ -269,16 +401,15 @@ pub fn load_model<T: Transport>(
         }
     }
     c.write_block(regs::PARAM_MEM, &words)?;
-    step("model tag", images.len() + 2);
-    let mut t = [0u32; regs::MODEL_TAG_WORDS as usize];
-    t[model_tag::FILE_CRC as usize] = tag;
-    t[model_tag::INPUTS as usize] = net.input_width() as u32;
-    t[model_tag::OUTPUTS as usize] = net.output_width() as u32;
-    t[model_tag::LAYERS as usize] = layers.len() as u32;
-    t[model_tag::SLOTS as usize] = plan.total_slots as u32;
-    // Words 1.. first, word 0 (what says "loaded") last.
-    c.write_block(regs::MODEL_TAG + 1, &t[1..])?;
-    c.write(regs::MODEL_TAG, tag)?;
+    step("checking", n + 2);
+    if r.settle_if_damaged(c, since)? {
+        log::info!(
+            "frames went bad during the load: {}",
+            Refills::from(r.stats())
+        );
+    }
+    step("model tag", n + 3);
+    r.write_tag(c)?;
     step("done", total);
     Ok(LoadSummary {
         filled,
@@ -290,87 +421,54 @@ pub fn load_model<T: Transport>(
         tag,
         inputs: net.input_width(),
         outputs: net.output_width(),
+        refills: r.stats().into(),
     })
 }
 
-fn wait_slot_written<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
-    let t0 = Instant::now();
-    let mut b = Backoff::default();
-    while c.read(regs::SLOT_WR_COMMIT)? != 0 {
-        if t0.elapsed() > Duration::from_secs(60) {
-            return Err(OpsError::Board(
-                "the last slot write was still pending after 60 s".into(),
-            ));
-        }
-        c.pause(b.step());
-    }
-    Ok(())
-}
-
-fn wait_running<T: Transport>(c: &mut Client<T>) -> Result<(), OpsError> {
-    let t0 = Instant::now();
-    let mut b = Backoff::default();
-    loop {
-        let st = c.read(regs::LOOP_STATUS)?;
-        if st & status_bits::NO_LOOP != 0 {
-            return Err(OpsError::NoLoop(
-                "no marker came back (fiber cut or unplugged?)".into(),
-            ));
-        }
-        if st & status_bits::MODE_MASK == status_bits::MODE_RUNNING {
-            return Ok(());
-        }
-        if t0.elapsed() > Duration::from_secs(10) {
-            return Err(OpsError::NoLoop(format!(
-                "still not running after 10 s (loop status 0x{st:08x})"
-            )));
-        }
-        c.pause(b.step());
-    }
-}
-
 /// Settings of [`infer`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct InferConfig {
-    /// How long one batch may take, polling included.
-    pub batch_timeout: Duration,
-}
-
-impl Default for InferConfig {
-    fn default() -> Self {
-        Self {
-            batch_timeout: Duration::from_secs(30),
-        }
-    }
+    /// The refill policy: its bound, and how long a register is polled
+    /// (a batch that stays busy that long has stalled: a frame went
+    /// missing, and the loop is refilled).
+    pub refill: RefillConfig,
 }
 
 /// Counts of an [`infer`] run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InferStats {
-    /// Batches run.
+    /// Batches run (reruns included).
     pub batches: usize,
-    /// Batches run again because a weight frame was marked bad.
+    /// Batches run again because a weight frame was marked bad or the loop
+    /// was lost.
     pub bad_retries: usize,
-    /// Status polls.
-    pub polls: usize,
+    /// What the refill policy did.
+    pub refills: Refills,
 }
 
 /// Runs `inputs` (`[N, inputs of the loaded model]`) through the model on
 /// the board, a batch of `INFER_BATCH` rows at a time; returns the outputs
-/// `[N, outputs of the model]`. A batch flagged `BAD` is run once more,
-/// then refused.
+/// `[N, outputs of the model]`.
+///
+/// With the model's `image` (the host holds the model file), every batch
+/// runs under the refill policy of `fiberloop_firmware::control`: a batch
+/// that read a weight frame marked bad, or that lost the loop, is run again
+/// after the damaged slots are rewritten (or the loop refilled), up to the
+/// policy's bound ([`OpsError::CannotKeepUp`]). Without it nothing can be
+/// refilled: a bad batch is [`OpsError::BadWeights`].
 pub fn infer<T: Transport>(
     c: &mut Client<T>,
     inputs: &Int8Matrix,
+    image: Option<&ModelImage>,
     cfg: InferConfig,
     stats: &mut InferStats,
 ) -> Result<Int8Matrix, OpsError> {
     let tag = read_tag(c)?;
-    if tag.file_tag() == 0 {
+    if tag.file_tag() == 0 || image.is_some_and(|i| i.tag[0] != tag.file_tag()) {
         return Err(OpsError::NoModel);
     }
     let st = c.read(regs::LOOP_STATUS)?;
-    if !running(st) {
+    if image.is_none() && !running(st) {
         return Err(OpsError::LoopLost(st));
     }
     if inputs.cols() != tag.inputs() {
@@ -389,12 +487,14 @@ pub fn infer<T: Transport>(
     if batch == 0 || batch > regs::MAX_BATCH_ROWS as usize {
         return Err(OpsError::Board(format!("a batch of {batch} rows")));
     }
+    let mut refiller = image.map(|i| i.refiller(cfg.refill));
+    let max_polls = cfg.refill.max_polls;
     let mut data = Vec::with_capacity(inputs.rows() * outputs);
     for (n, first) in (0..inputs.rows()).step_by(batch).enumerate() {
         let rows = (inputs.rows() - first).min(batch);
-        let mut tries = 0;
-        loop {
-            tries += 1;
+        let mut runs = 0;
+        let mut run = |c: &mut Client<T>| -> Result<Batch<Vec<i8>>, OpsError> {
+            runs += 1;
             for b in 0..rows {
                 let x = inputs.row(first + b);
                 let words: Vec<u32> = x
@@ -403,25 +503,14 @@ pub fn infer<T: Transport>(
                     .collect();
                 c.write_block(regs::act_addr(regs::ACT_IN, b as u32, 0), &words)?;
             }
-            c.write(regs::INFER_CTRL, regs::INFER_START)?;
-            let t0 = Instant::now();
-            let mut b = Backoff::default();
-            let status = loop {
-                let s = c.read(regs::INFER_STATUS)?;
-                stats.polls += 1;
-                if s & infer_bits::BUSY == 0 {
-                    break s;
+            control::start_batch(c)?;
+            let status = match control::wait_batch(c, max_polls)? {
+                Ok(s) => s,
+                Err(_) => {
+                    log::warn!("batch {n}: the loop was lost (or the batch stalled)");
+                    return Ok(Batch::Lost);
                 }
-                if t0.elapsed() > cfg.batch_timeout {
-                    return Err(OpsError::Timeout {
-                        batch: n,
-                        ms: cfg.batch_timeout.as_millis(),
-                        status: s,
-                    });
-                }
-                c.pause(b.step());
             };
-            stats.batches += 1;
             if status & infer_bits::OVERRUN != 0 {
                 return Err(OpsError::Overrun { batch: n });
             }
@@ -431,26 +520,63 @@ pub fn infer<T: Transport>(
                 )));
             }
             if status & infer_bits::BAD != 0 {
-                if tries < 2 {
-                    log::warn!("batch {n}: a weight frame was marked bad; running it again");
-                    stats.bad_retries += 1;
-                    continue;
+                log::warn!("batch {n}: a weight frame was marked bad");
+                if log::log_enabled!(log::Level::Debug) {
+                    let flags: Vec<String> = (0..image.map_or(0, |i| i.slots.len() as u32))
+                        .map(|k| match control::read_slot_info(c, k, max_polls) {
+                            Ok(i) => format!("{k}:{:x}@{}", i.flags, i.lap),
+                            Err(e) => format!("{k}:{e}"),
+                        })
+                        .collect();
+                    log::debug!("weight slots (slot:flags@lap): {}", flags.join(" "));
                 }
-                return Err(OpsError::BadWeights { batch: n });
+                return Ok(Batch::Bad);
             }
-            break;
+            let mut out = Vec::with_capacity(rows * outputs);
+            for b in 0..rows {
+                let w = c.read_block(
+                    regs::act_addr(regs::ACT_OUT, b as u32, 0),
+                    outputs.div_ceil(2),
+                )?;
+                out.extend(
+                    w.iter()
+                        .flat_map(|w| [*w as u8 as i8, (*w >> 8) as u8 as i8])
+                        .take(outputs),
+                );
+            }
+            Ok(Batch::Done(out))
+        };
+        let out = match &mut refiller {
+            Some(r) => r.run(c, &mut run).map_err(|e| match e {
+                OpsError::CannotKeepUp { why, .. } => OpsError::CannotKeepUp {
+                    what: format!("batch {n}"),
+                    why,
+                },
+                e => e,
+            }),
+            None => match run(c)? {
+                Batch::Done(v) => Ok(v),
+                Batch::Bad => Err(OpsError::BadWeights { batch: n }),
+                Batch::Lost => {
+                    let st = c.read(regs::LOOP_STATUS)?;
+                    Err(if running(st) {
+                        OpsError::Timeout {
+                            batch: n,
+                            polls: max_polls,
+                            status: c.read(regs::INFER_STATUS)?,
+                        }
+                    } else {
+                        OpsError::LoopLost(st)
+                    })
+                }
+            },
+        };
+        stats.batches += runs;
+        stats.bad_retries += runs - 1;
+        if let Some(r) = &refiller {
+            stats.refills = r.stats().into();
         }
-        for b in 0..rows {
-            let w = c.read_block(
-                regs::act_addr(regs::ACT_OUT, b as u32, 0),
-                outputs.div_ceil(2),
-            )?;
-            data.extend(
-                w.iter()
-                    .flat_map(|w| [*w as u8 as i8, (*w >> 8) as u8 as i8])
-                    .take(outputs),
-            );
-        }
+        data.extend(out?);
     }
     Ok(Int8Matrix::new(inputs.rows(), outputs, data)?)
 }
@@ -491,14 +617,29 @@ mod tests {
         assert_eq!(s.param_entries, 42);
         assert_eq!(seen.last().unwrap().done, seen.last().unwrap().total);
         assert!(holds_model(&mut c, file_tag(&bytes)).unwrap());
-        // One burst per slot, one for the table, one for the parameters:
-        // never a word at a time.
+        // One burst per slot and one poll of its commit, one burst for the
+        // table, one for the parameters: never a word at a time.
         let k = c.stats().requests;
-        assert!(k < 12 + 15, "{k} requests for the load");
+        assert!(k < 2 * 12 + 20, "{k} requests for the load");
+        assert_eq!(s.refills, Refills::default());
         let mut st = InferStats::default();
-        let out = infer(&mut c, &inputs, InferConfig::default(), &mut st).unwrap();
+        let out = infer(&mut c, &inputs, None, InferConfig::default(), &mut st).unwrap();
         assert_eq!(out, net.infer(&inputs).unwrap());
         assert_eq!(st.batches, 300usize.div_ceil(8));
+        // With the image: the same, and nothing refilled.
+        let image = model_image(&mut c, &net, file_tag(&bytes)).unwrap();
+        assert_eq!(image.slots.len(), 12);
+        let mut st = InferStats::default();
+        let out = infer(
+            &mut c,
+            &inputs,
+            Some(&image),
+            InferConfig::default(),
+            &mut st,
+        )
+        .unwrap();
+        assert_eq!(out, net.infer(&inputs).unwrap());
+        assert_eq!((st.batches, st.refills), (38, Refills::default()));
         // A second load finds the loop running: no fill.
         let s = load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
         assert!(!s.filled);
@@ -534,6 +675,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         );
@@ -543,6 +685,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         )
@@ -556,6 +699,7 @@ mod tests {
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         );
@@ -563,7 +707,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_batch_is_run_again_once_then_refused() {
+    fn a_bad_batch_is_repaired_and_run_again_up_to_the_bound() {
         let dir = data("digits");
         let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
         let net = Network::from_bytes(&bytes, &dir).unwrap();
@@ -571,6 +715,7 @@ mod tests {
         let x = Int8Matrix::new(20, 64, inputs.data()[..20 * 64].to_vec()).unwrap();
         let mut c = board(13);
         load_model(&mut c, &net, file_tag(&bytes), &mut |_| {}).unwrap();
+        let image = model_image(&mut c, &net, file_tag(&bytes)).unwrap();
         let bad = |c: &mut Client<SimTransport<RamBackend>>, n| {
             c.transport_mut()
                 .engine_mut()
@@ -578,22 +723,44 @@ mod tests {
                 .engine
                 .bad_batches = n;
         };
-        // One bad batch: run again, right outputs.
-        bad(&mut c, 1);
-        let mut st = InferStats::default();
-        let y = infer(&mut c, &x, InferConfig::default(), &mut st).unwrap();
-        assert_eq!(y, net.infer(&x).unwrap());
-        assert_eq!((st.batches, st.bad_retries), (4, 1));
-        // Two in a row: refused, naming the batch.
+        // Two bad batches: the weight slots are scanned (all good here:
+        // the RAM loop only reports the batch bad), the batch runs again;
+        // bad again: the loop is refilled, the batch runs a third time.
         bad(&mut c, 2);
+        let mut st = InferStats::default();
+        let y = infer(&mut c, &x, Some(&image), InferConfig::default(), &mut st).unwrap();
+        assert_eq!(y, net.infer(&x).unwrap());
+        assert_eq!((st.batches, st.bad_retries), (5, 2));
+        let r = st.refills;
+        assert_eq!((r.scans, r.batches_rerun), (1, 2));
+        assert!(r.loop_refills >= 1, "{r:?}");
+        assert!(
+            holds_model(&mut c, file_tag(&bytes)).unwrap(),
+            "tag restored"
+        );
+        // Without the image nothing can be refilled: refused, naming the
+        // batch and what to do.
+        bad(&mut c, 1);
         let e = infer(
             &mut c,
             &x,
+            None,
             InferConfig::default(),
             &mut InferStats::default(),
         )
         .unwrap_err();
         assert!(matches!(e, OpsError::BadWeights { batch: 0 }), "{e}");
-        assert!(e.to_string().contains("marked bad"), "{e}");
+        assert!(e.to_string().contains("--model"), "{e}");
+        // Bad on every run: the bound (16 runs of batch 0), then refused.
+        bad(&mut c, 1000);
+        let mut st = InferStats::default();
+        let e = infer(&mut c, &x, Some(&image), InferConfig::default(), &mut st).unwrap_err();
+        assert!(matches!(e, OpsError::CannotKeepUp { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("batch 0: refills cannot keep up") && msg.contains("16 times in a row"),
+            "{msg}"
+        );
+        assert_eq!(st.batches, 16);
     }
 }
