@@ -76,6 +76,34 @@ pub struct Proof {
     pub script: Vec<String>,
 }
 
+impl Proof {
+    /// A single-clock proof of `props` bound into `design` by `bind`, with
+    /// the helper invariants (`HELPERS`) when `helpers`; no extra script.
+    pub fn new(
+        name: &str,
+        design: String,
+        props: &str,
+        bind: &str,
+        mode: Mode,
+        helpers: bool,
+    ) -> Self {
+        Proof {
+            name: name.to_string(),
+            design,
+            props: props.to_string(),
+            bind: bind.to_string(),
+            mode,
+            multiclock: false,
+            defines: if helpers {
+                vec!["HELPERS".into()]
+            } else {
+                vec![]
+            },
+            script: vec![],
+        }
+    }
+}
+
 /// What SymbiYosys concluded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {

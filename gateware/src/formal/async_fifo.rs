@@ -55,18 +55,8 @@ fn design() -> String {
 
 fn proof(name: &str, design: String, mode: Mode, helpers: bool) -> Proof {
     Proof {
-        name: name.to_string(),
-        design,
-        props: PROPS.to_string(),
-        bind: BIND.to_string(),
-        mode,
         multiclock: true,
-        defines: if helpers {
-            vec!["HELPERS".into()]
-        } else {
-            vec![]
-        },
-        script: vec![],
+        ..Proof::new(name, design, PROPS, BIND, mode, helpers)
     }
 }
 

@@ -58,16 +58,11 @@ fn proof(name: &str, design: String, mode: Mode, script: Option<u32>) -> Proof {
         Some(s) => vec![format!("SCRIPT={s}")],
     };
     Proof {
-        name: name.to_string(),
-        design,
-        props: PROPS.to_string(),
-        bind: BIND.to_string(),
-        mode,
-        multiclock: false,
         defines,
         // The CRC units, the payload RAM and the address check become free
         // values (see cmd_engine.sv).
         script: vec!["cutpoint top$rx_step top$tx_step top$pay_ram top$region".into()],
+        ..Proof::new(name, design, PROPS, BIND, mode, false)
     }
 }
 
