@@ -73,6 +73,10 @@ pub fn read_int8_matrix(path: impl AsRef<Path>) -> Result<Int8Matrix, ModelError
 /// errors.
 pub fn int8_matrix_from_npy(bytes: &[u8], path: &Path) -> Result<Int8Matrix, ModelError> {
     let pb = || path.to_path_buf();
+    check_header_nesting(bytes).map_err(|why| ModelError::NpyFormat {
+        path: pb(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+    })?;
     let npy =
         npyz::NpyFile::new(bytes).map_err(|source| ModelError::NpyFormat { path: pb(), source })?;
     let dtype = npy.dtype();
@@ -116,6 +120,34 @@ pub fn int8_matrix_from_npy(bytes: &[u8], path: &Path) -> Result<Int8Matrix, Mod
         }
     };
     Int8Matrix::new(rows, cols, data)
+}
+
+/// Refuses a header whose Python literal nests brackets: an int8 array's
+/// header is one dict with a plain dtype string and one shape tuple, and
+/// npyz's header parser takes exponential time on deeply nested brackets
+/// (found by the npy_loader fuzz target: 56 `[` took minutes).
+fn check_header_nesting(bytes: &[u8]) -> Result<(), String> {
+    let Some(&major) = bytes.get(6) else {
+        return Ok(()); // too short: npyz names the problem
+    };
+    let (start, len): (usize, usize) = match major {
+        1 if bytes.len() >= 10 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
+        2 | 3 if bytes.len() >= 12 => (
+            12,
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+        ),
+        _ => return Ok(()),
+    };
+    let header = &bytes[start..bytes.len().min(start.saturating_add(len))];
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b'[') > 0 || count(b'(') > 1 || count(b'{') > 1 {
+        return Err(
+            "the header nests lists, tuples or dicts: an int8 array's header is \
+             one dict with a dtype string and one shape tuple"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// The bytes of a 2-D int8 npy file (format 1.0, C order), header exactly
@@ -197,6 +229,25 @@ mod tests {
         let p = write(&dir, "f.npy", &b);
         let m = read_int8_matrix(&p).unwrap();
         assert_eq!(m.data(), &[1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn nested_headers_are_refused_at_once() {
+        // The npy_loader fuzz target's input that kept npyz's header parser
+        // busy for minutes.
+        let b = include_bytes!("../../../tests/fuzz/seeds/npy_loader/regress_nested_brackets.npy");
+        let t = std::time::Instant::now();
+        let e = int8_matrix_from_npy(b, Path::new("x.npy"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.npy") && e.contains("nests"), "{e}");
+        assert!(t.elapsed().as_secs() < 5);
+        // numpy's own headers still read.
+        let m = Int8Matrix::new(2, 3, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        assert_eq!(
+            int8_matrix_from_npy(&int8_npy_bytes(&m), Path::new("x.npy")).unwrap(),
+            m
+        );
     }
 
     #[test]
