@@ -412,23 +412,14 @@ pub fn pnr_ecp5(
     let pnr_time = t1.elapsed();
     let _ = std::fs::write(tmp.join("nextpnr.stderr"), &out.stderr);
 
-    let dir = root.join(&tag);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir = if std::fs::rename(&tmp, &dir).is_ok() {
-        dir
-    } else {
-        tmp
-    };
+    let dir = crate::tools::keep_run_dir(tmp, root.join(&tag));
     let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default()
         + &String::from_utf8_lossy(&out.stderr);
-    let fail = |reason: String| {
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        PnrError::Failed {
-            name: name.into(),
-            reason,
-            log_path: dir.join("nextpnr.log").display().to_string(),
-            tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-        }
+    let fail = |reason: String| PnrError::Failed {
+        name: name.into(),
+        reason,
+        log_path: dir.join("nextpnr.log").display().to_string(),
+        tail: crate::tools::log_tail(&log, 30),
     };
     if !out.status.success() {
         return Err(fail(format!("nextpnr-ecp5 exited with {}", out.status)));

@@ -126,23 +126,14 @@ pub fn synth_ecp5(verilog: &str, top: &str, name: &str) -> Result<SynthReport, S
         .args(["-l", "yosys.log", "-q", "-s", "synth.ys"])
         .output()
         .map_err(|e| SynthError::Io(format!("running {}", yosys.path.display()), e))?;
-    let dir = root.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir = if std::fs::rename(&tmp, &dir).is_ok() {
-        dir
-    } else {
-        tmp
-    };
+    let dir = crate::tools::keep_run_dir(tmp, root.join(name));
     let log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default()
         + &String::from_utf8_lossy(&out.stderr);
-    let fail = |reason: String| {
-        let tail: Vec<&str> = log.lines().rev().take(25).collect();
-        SynthError::Failed {
-            name: name.into(),
-            reason,
-            log_path: dir.join("yosys.log").display().to_string(),
-            tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-        }
+    let fail = |reason: String| SynthError::Failed {
+        name: name.into(),
+        reason,
+        log_path: dir.join("yosys.log").display().to_string(),
+        tail: crate::tools::log_tail(&log, 25),
     };
     if !out.status.success() {
         return Err(fail(format!("yosys exited with {}", out.status)));

@@ -297,6 +297,23 @@ pub fn resolve_in(
     })
 }
 
+/// Moves a finished run's folder `tmp` to `dir` (replacing an earlier run),
+/// or keeps it at `tmp` when the move fails; returns where it is.
+pub fn keep_run_dir(tmp: std::path::PathBuf, dir: std::path::PathBuf) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::rename(&tmp, &dir).is_ok() {
+        dir
+    } else {
+        tmp
+    }
+}
+
+/// The last `n` lines of a tool's log, for an error message.
+pub fn log_tail(log: &str, n: usize) -> String {
+    let tail: Vec<&str> = log.lines().rev().take(n).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -306,12 +306,11 @@ fn run_logged(mut cmd: Command, step: &'static str, log_path: &Path) -> Result<(
     if out.status.success() {
         Ok(())
     } else {
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
         Err(HarnessError::Build {
             step,
             status: out.status.to_string(),
             log_path: log_path.display().to_string(),
-            log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            log: crate::tools::log_tail(&log, 40),
         })
     }
 }
