@@ -24,6 +24,8 @@
 //! | line counters | [`LineCounters`] | [`LineCountersIn`] | loop core -> register file |
 //! | link events | [`LinkEvents`] | [`LinkEventsIn`] | command engine -> register file |
 //! | host bus | [`HostBus`] | [`HostBusTarget`] | command engine -> register file |
+//! | SERDES channel | [`DcuFabric`] | [`DcuUser`] | transceiver (or its model) -> board top |
+//! | bring-up report | [`PhyStatus`] | [`PhyStatusIn`] | transceiver bring-up -> register file |
 
 use crate::infer::engine::{PARAM_ADDR_BITS, PARAM_BITS};
 use crate::mac::activations::WORD_ADDR_BITS;
@@ -460,4 +462,119 @@ pub struct HostBusTarget {
     pub rdata: Signal<Out, Bits<32>>,
     /// Status of the access, the clock after the strobe.
     pub status: Signal<Out, Bits<8>>,
+}
+
+/// The fabric side of one SERDES channel, as the transceiver presents it
+/// (the DCUA black box `vendor::dcua` on a board, its behavioural model in
+/// simulation): word clocks, 20-bit words through the 1:2 gearbox (raw
+/// 10-bit mode, bit 0 first on the line), the resets the bring-up drives
+/// and the status it watches. The status outputs are asynchronous to every
+/// fabric clock: synchronise them.
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "DcuUser"]
+pub struct DcuFabric {
+    /// TX word clock (`FF_TX_PCLK`), valid once the TX PLL is locked.
+    pub tx_pclk: Signal<Out, Clock>,
+    /// RX word clock (`FF_RX_PCLK`), recovered; valid while the CDR is
+    /// locked.
+    pub rx_pclk: Signal<Out, Clock>,
+    /// TX word (`FF_TX_D` 9:0 and 21:12), on `tx_pclk`.
+    pub tx_data: Signal<In, Bits<20>>,
+    /// RX word (`FF_RX_D`), on `rx_pclk`.
+    pub rx_data: Signal<Out, Bits<20>>,
+    /// TX PLL loss of lock (`D_FFS_PLOL`).
+    pub tx_pll_lol: Signal<Out, Bit>,
+    /// CDR loss of lock (`CHx_FFS_RLOL`).
+    pub rx_cdr_lol: Signal<Out, Bit>,
+    /// Loss of signal (`CHx_FFS_RLOS`).
+    pub rx_los: Signal<Out, Bit>,
+    /// TX PLL reset (`D_FFC_TRST`).
+    pub tx_pll_rst: Signal<In, Bit>,
+    /// CDR reset (`CHx_FFC_RRST`).
+    pub rx_cdr_rst: Signal<In, Bit>,
+    /// TX lane reset (`CHx_FFC_LANE_TX_RST`).
+    pub tx_lane_rst: Signal<In, Bit>,
+    /// RX lane reset (`CHx_FFC_LANE_RX_RST`).
+    pub rx_lane_rst: Signal<In, Bit>,
+}
+
+/// The fabric side of one SERDES channel, as the gateware uses it. See
+/// [`DcuFabric`].
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "DcuFabric"]
+pub struct DcuUser {
+    /// TX word clock (`FF_TX_PCLK`), valid once the TX PLL is locked.
+    pub tx_pclk: Signal<In, Clock>,
+    /// RX word clock (`FF_RX_PCLK`), recovered; valid while the CDR is
+    /// locked.
+    pub rx_pclk: Signal<In, Clock>,
+    /// TX word (`FF_TX_D` 9:0 and 21:12), on `tx_pclk`.
+    pub tx_data: Signal<Out, Bits<20>>,
+    /// RX word (`FF_RX_D`), on `rx_pclk`.
+    pub rx_data: Signal<In, Bits<20>>,
+    /// TX PLL loss of lock (`D_FFS_PLOL`).
+    pub tx_pll_lol: Signal<In, Bit>,
+    /// CDR loss of lock (`CHx_FFS_RLOL`).
+    pub rx_cdr_lol: Signal<In, Bit>,
+    /// Loss of signal (`CHx_FFS_RLOS`).
+    pub rx_los: Signal<In, Bit>,
+    /// TX PLL reset (`D_FFC_TRST`).
+    pub tx_pll_rst: Signal<Out, Bit>,
+    /// CDR reset (`CHx_FFC_RRST`).
+    pub rx_cdr_rst: Signal<Out, Bit>,
+    /// TX lane reset (`CHx_FFC_LANE_TX_RST`).
+    pub tx_lane_rst: Signal<Out, Bit>,
+    /// RX lane reset (`CHx_FFC_LANE_RX_RST`).
+    pub rx_lane_rst: Signal<Out, Bit>,
+}
+
+/// The transceiver bring-up's report, the reporting side (`SerdesInit`,
+/// after synchronising into the consumer's clock): the fields of
+/// `fiberloop_spec::phy::phy_status` and the event counts.
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "PhyStatusIn"]
+pub struct PhyStatus {
+    /// The bring-up state (`fiberloop_spec::phy::init_state`).
+    pub state: Signal<Out, Bits<4>>,
+    /// The TX PLL is locked.
+    pub tx_pll_locked: Signal<Out, Bit>,
+    /// The CDR is locked.
+    pub cdr_locked: Signal<Out, Bit>,
+    /// Loss of signal.
+    pub los: Signal<Out, Bit>,
+    /// The TX lane is out of reset.
+    pub tx_ready: Signal<Out, Bit>,
+    /// The RX lane is out of reset.
+    pub rx_ready: Signal<Out, Bit>,
+    /// Restarts after a loss of lock.
+    pub restarts: Signal<Out, Bits<32>>,
+    /// Returns to the CDR step on loss of signal.
+    pub los_events: Signal<Out, Bits<32>>,
+    /// CDR resets repeated after a lock timeout.
+    pub cdr_retries: Signal<Out, Bits<32>>,
+}
+
+/// The transceiver bring-up's report, the register file's side. See
+/// [`PhyStatus`].
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "PhyStatus"]
+pub struct PhyStatusIn {
+    /// The bring-up state (`fiberloop_spec::phy::init_state`).
+    pub state: Signal<In, Bits<4>>,
+    /// The TX PLL is locked.
+    pub tx_pll_locked: Signal<In, Bit>,
+    /// The CDR is locked.
+    pub cdr_locked: Signal<In, Bit>,
+    /// Loss of signal.
+    pub los: Signal<In, Bit>,
+    /// The TX lane is out of reset.
+    pub tx_ready: Signal<In, Bit>,
+    /// The RX lane is out of reset.
+    pub rx_ready: Signal<In, Bit>,
+    /// Restarts after a loss of lock.
+    pub restarts: Signal<In, Bits<32>>,
+    /// Returns to the CDR step on loss of signal.
+    pub los_events: Signal<In, Bits<32>>,
+    /// CDR resets repeated after a lock timeout.
+    pub cdr_retries: Signal<In, Bits<32>>,
 }

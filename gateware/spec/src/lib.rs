@@ -16,6 +16,7 @@ pub mod frame;
 pub mod lap;
 pub mod layout;
 pub mod line;
+pub mod phy;
 pub mod proto;
 pub mod quant;
 pub mod regs;

@@ -18,6 +18,16 @@
 //! | `0x0012` | 1 | RW | [`FILL_TIMEOUT`] | word clocks a fill waits for its marker (default [`FILL_TIMEOUT_DEFAULT`]) |
 //! | `0x0020` | 26 | RO | [`COUNTERS`] | 13 loop counters of 64 bits ([`counter`]): low word at `0x20 + 2i`, high word at `0x21 + 2i`; reading a low word latches its high word |
 //! | `0x0040` | 8 | RO | [`LINK`] | host link counters of 32 bits ([`link`]) |
+//! | `0x0050` | 1 | RO | [`PHY_STATUS`] | transceiver bring-up state and flags ([`crate::phy::phy_status`]) |
+//! | `0x0051` | 1 | RO | [`PHY_RESTARTS`] | bring-up restarts from the start after a loss of lock (32 bits, wraps) |
+//! | `0x0052` | 1 | RO | [`PHY_LOS_EVENTS`] | returns to the CDR step on loss of signal (32 bits, wraps) |
+//! | `0x0053` | 1 | RO | [`PHY_CDR_RETRIES`] | CDR resets repeated because the CDR did not lock in time (32 bits, wraps) |
+//! | `0x0054` | 1 | RO | [`TX_CLOCK_KHZ`] | TX word clock measured against the 100 MHz reference, kHz ([`crate::phy::METER_WINDOW_REF_CLOCKS`]) |
+//! | `0x0055` | 1 | RO | [`RX_CLOCK_KHZ`] | RX word clock (recovered), kHz |
+//! | `0x0058` | 1 | RW | [`PRBS_CTRL`] | transmit source, PRBS pattern, checker on, clear ([`crate::phy::prbs_ctrl`]) |
+//! | `0x0059` | 1 | RO | [`PRBS_STATUS`] | checker lock ([`crate::phy::prbs_status`]) |
+//! | `0x005A` | 2 | RO | [`PRBS_BITS`] | 64-bit count of line bits checked while locked; reading the low word latches the high word |
+//! | `0x005C` | 2 | RO | [`PRBS_ERRORS`] | 64-bit count of line bits in error while locked; likewise |
 //! | `0x0100` | 57 | RW | [`SLOT_WR_BUF`] | slot write buffer: the 228 payload bytes of the next slot write |
 //! | `0x0139` | 1 | RW | [`SLOT_WR_SLOT`] | slot number the next commit writes |
 //! | `0x013A` | 1 | RW | [`SLOT_WR_COMMIT`] | write any value: send the buffer into slot [`SLOT_WR_SLOT`] as it next passes; reads 1 while the write is pending |
@@ -68,7 +78,7 @@
 use crate::frame::PAYLOAD_BYTES;
 
 /// Register map version, reported in [`VERSION`] bits 31:16.
-pub const MAP_VERSION: u16 = 2;
+pub const MAP_VERSION: u16 = 3;
 
 /// Identification register.
 pub const ID: u32 = 0x0000;
@@ -232,6 +242,29 @@ pub mod link {
         "uart_bytes_lost_to_contention",
     ];
 }
+
+/// Transceiver bring-up state and flags.
+pub const PHY_STATUS: u32 = 0x0050;
+/// Bring-up restarts after a loss of lock.
+pub const PHY_RESTARTS: u32 = 0x0051;
+/// Returns to the CDR step on loss of signal.
+pub const PHY_LOS_EVENTS: u32 = 0x0052;
+/// CDR resets repeated because the CDR did not lock in time.
+pub const PHY_CDR_RETRIES: u32 = 0x0053;
+/// TX word clock, kHz.
+pub const TX_CLOCK_KHZ: u32 = 0x0054;
+/// RX word clock, kHz.
+pub const RX_CLOCK_KHZ: u32 = 0x0055;
+/// Words of the PHY status block.
+pub const PHY_WORDS: u32 = 6;
+/// PRBS and transmit-source control.
+pub const PRBS_CTRL: u32 = 0x0058;
+/// PRBS checker status.
+pub const PRBS_STATUS: u32 = 0x0059;
+/// PRBS bits checked (64 bits: low word, then high word).
+pub const PRBS_BITS: u32 = 0x005A;
+/// PRBS bit errors (64 bits: low word, then high word).
+pub const PRBS_ERRORS: u32 = 0x005C;
 
 /// Payload words per slot.
 pub const SLOT_WORDS: u32 = (PAYLOAD_BYTES / 4) as u32;
@@ -411,7 +444,7 @@ const fn r(name: &'static str, base: u32, words: u32, access: Access) -> Region 
 }
 
 /// Every mapped range, by address.
-pub const REGIONS: [Region; 22] = [
+pub const REGIONS: [Region; 25] = [
     r("ident", ID, 4, Access::Ro),
     r("scratch", SCRATCH, SCRATCH_WORDS, Access::Rw),
     r("loop_ctrl", LOOP_CTRL, 1, Access::Rw),
@@ -419,6 +452,9 @@ pub const REGIONS: [Region; 22] = [
     r("fill_timeout", FILL_TIMEOUT, 1, Access::Rw),
     r("counters", COUNTERS, 2 * COUNTER_COUNT, Access::Ro),
     r("link", LINK, LINK_WORDS, Access::Ro),
+    r("phy", PHY_STATUS, PHY_WORDS, Access::Ro),
+    r("prbs_ctrl", PRBS_CTRL, 1, Access::Rw),
+    r("prbs_status", PRBS_STATUS, 5, Access::Ro),
     r("slot_wr_buf", SLOT_WR_BUF, SLOT_WORDS, Access::Rw),
     r("slot_wr_ctl", SLOT_WR_SLOT, 2, Access::Rw),
     r("slot_rd_buf", SLOT_RD_BUF, SLOT_WORDS, Access::Ro),
