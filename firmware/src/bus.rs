@@ -219,6 +219,17 @@ pub mod mock {
                 .extend(values.iter().copied());
         }
 
+        /// The values written to `addr` so far, in order.
+        pub fn writes_to(&self, addr: u32) -> Vec<u32> {
+            self.log
+                .iter()
+                .filter_map(|a| match a {
+                    Access::Write { addr: w, value } if *w == addr => Some(*value),
+                    _ => None,
+                })
+                .collect()
+        }
+
         /// Number of successful reads of `addr` so far.
         pub fn reads_of(&self, addr: u32) -> usize {
             self.log

@@ -153,6 +153,15 @@ pub enum Error<E = Infallible> {
         /// Loop refills (fill and rewrite everything) for this batch.
         loop_refills: u32,
     },
+    /// The PRBS checker did not lock to the pattern in time.
+    PrbsNoLock {
+        /// The pattern's number (7, 15 or 31).
+        pattern: u32,
+        /// Reads of `PRBS_STATUS`.
+        polls: u32,
+        /// The last `PHY_STATUS` read.
+        phy_status: u32,
+    },
 }
 
 impl Error<Infallible> {
@@ -205,6 +214,15 @@ impl Error<Infallible> {
                 tries,
                 slots_rewritten,
                 loop_refills,
+            },
+            Error::PrbsNoLock {
+                pattern,
+                polls,
+                phy_status,
+            } => Error::PrbsNoLock {
+                pattern,
+                polls,
+                phy_status,
             },
         }
     }
@@ -286,6 +304,16 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                  (or the loop lost), although {slots_rewritten} bad weight slots were \
                  rewritten and the loop refilled {loop_refills} times in between: the fiber \
                  corrupts the weights faster than they can be restored"
+            ),
+            Error::PrbsNoLock {
+                pattern,
+                polls,
+                phy_status,
+            } => write!(
+                f,
+                "the PRBS{pattern} checker did not lock after {polls} polls (PHY status \
+                 0x{phy_status:08x}): is the link up, the fiber connected, and the far end \
+                 sending or looping back the same pattern?"
             ),
         }
     }

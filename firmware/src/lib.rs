@@ -13,10 +13,13 @@
 //!   diagnostics ([`sff8472`]);
 //! * fills the loop, writes and reads its slots, finds the slots the fiber
 //!   damaged and refills them ([`control`]: the refill policy the host's
-//!   `load`, `infer` and `verify` use).
+//!   `load`, `infer` and `verify` use);
+//! * reads the transceiver's bring-up report and clock meters, and runs the
+//!   PRBS test over the line ([`phy`]).
 //!
-//! The crate is `no_std` and needs no allocator. Link bring-up (SFP
-//! sequencing) is not written yet.
+//! The crate is `no_std` and needs no allocator. The transceiver's
+//! bring-up runs in the gateware (`SerdesInit`); SFP sequencing is not
+//! written yet.
 //!
 //! All fallible operations return [`Error`], which carries the platform's
 //! bus error when a transfer fails and otherwise names the problem exactly.
@@ -31,6 +34,7 @@ pub mod bus;
 pub mod control;
 pub mod error;
 mod math;
+pub mod phy;
 pub mod sff8472;
 
 pub use bus::{I2cBus, RegisterBus};

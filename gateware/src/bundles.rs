@@ -26,6 +26,7 @@
 //! | host bus | [`HostBus`] | [`HostBusTarget`] | command engine -> register file |
 //! | SERDES channel | [`DcuFabric`] | [`DcuUser`] | transceiver (or its model) -> board top |
 //! | bring-up report | [`PhyStatus`] | [`PhyStatusIn`] | transceiver bring-up -> register file |
+//! | bring-up aids | [`AidsHost`] | [`AidsPort`] | register file -> PRBS, meters, transmit source |
 
 use crate::infer::engine::{PARAM_ADDR_BITS, PARAM_BITS};
 use crate::mac::activations::WORD_ADDR_BITS;
@@ -577,4 +578,58 @@ pub struct PhyStatusIn {
     pub los_events: Signal<In, Bits<32>>,
     /// CDR resets repeated after a lock timeout.
     pub cdr_retries: Signal<In, Bits<32>>,
+}
+
+/// The bring-up aids (`fiberloop_spec::phy`: PRBS generator and checker,
+/// transmit source, clock meters), the register file's side. Every signal
+/// is in the word clock's domain (the aids synchronise their own).
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "AidsPort"]
+pub struct AidsHost {
+    /// What the transmitter sends (`fiberloop_spec::phy::source`).
+    pub source: Signal<Out, Bits<2>>,
+    /// The PRBS pattern's code (`fiberloop_spec::phy::Prbs::code`).
+    pub pattern: Signal<Out, Bits<2>>,
+    /// The checker counts.
+    pub check: Signal<Out, Bit>,
+    /// Strobe: clear the checker's counters and lock.
+    pub clear: Signal<Out, Bit>,
+    /// The checker is locked.
+    pub locked: Signal<In, Bit>,
+    /// The checker lost lock since the last clear.
+    pub lock_lost: Signal<In, Bit>,
+    /// Line bits checked while locked.
+    pub bits: Signal<In, Bits<64>>,
+    /// Line bits in error while locked.
+    pub errors: Signal<In, Bits<64>>,
+    /// TX word clock, kHz.
+    pub tx_khz: Signal<In, Bits<32>>,
+    /// RX word clock, kHz.
+    pub rx_khz: Signal<In, Bits<32>>,
+}
+
+/// The bring-up aids, their side. See [`AidsHost`].
+#[derive(Clone, Debug, Default, LogicInterface)]
+#[join = "AidsHost"]
+pub struct AidsPort {
+    /// What the transmitter sends (`fiberloop_spec::phy::source`).
+    pub source: Signal<In, Bits<2>>,
+    /// The PRBS pattern's code (`fiberloop_spec::phy::Prbs::code`).
+    pub pattern: Signal<In, Bits<2>>,
+    /// The checker counts.
+    pub check: Signal<In, Bit>,
+    /// Strobe: clear the checker's counters and lock.
+    pub clear: Signal<In, Bit>,
+    /// The checker is locked.
+    pub locked: Signal<Out, Bit>,
+    /// The checker lost lock since the last clear.
+    pub lock_lost: Signal<Out, Bit>,
+    /// Line bits checked while locked.
+    pub bits: Signal<Out, Bits<64>>,
+    /// Line bits in error while locked.
+    pub errors: Signal<Out, Bits<64>>,
+    /// TX word clock, kHz.
+    pub tx_khz: Signal<Out, Bits<32>>,
+    /// RX word clock, kHz.
+    pub rx_khz: Signal<Out, Bits<32>>,
 }

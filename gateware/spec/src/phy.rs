@@ -224,10 +224,6 @@ pub mod phy_status {
     pub const RX_READY: u32 = 1 << 8;
     /// The line receiver is word-aligned on the comma.
     pub const ALIGNED: u32 = 1 << 9;
-    /// The board has no transceiver bring-up (a top whose words come from
-    /// elsewhere, such as the FIFO-port core in simulation): the other bits
-    /// come from its ports.
-    pub const NO_INIT: u32 = 1 << 15;
 }
 
 /// The clock meters: clocks of the measured clock counted over this many

@@ -12,6 +12,7 @@
 //! | `0x0001` | 1 | RO | [`VERSION`] | register map version (bits 31:16, [`MAP_VERSION`]) and protocol version (15:0, [`crate::proto::PROTOCOL_VERSION`]) |
 //! | `0x0002` | 1 | RO | [`MAX_BURST`] | [`crate::proto::MAX_BURST_WORDS`] |
 //! | `0x0003` | 1 | RO | [`SLOT_WORDS_REG`] | [`SLOT_WORDS`], payload words per slot |
+//! | `0x0004` | 1 | RO | [`TOP`] | which gateware top answers ([`top`]) |
 //! | `0x0008` | 8 | RW | [`SCRATCH`] | scratch words, no effect |
 //! | `0x0010` | 1 | RW | [`LOOP_CTRL`] | write a [`ctrl`] command; reads the last command written |
 //! | `0x0011` | 1 | RO | [`LOOP_STATUS`] | [`status_bits`]: mode, no loop, slot operation pending |
@@ -94,6 +95,30 @@ pub const MAX_BURST: u32 = 0x0002;
 pub const SLOT_WORDS_REG: u32 = 0x0003;
 /// Start of the identification block (what PING returns).
 pub const IDENT: u32 = ID;
+/// Which gateware top answers.
+pub const TOP: u32 = 0x0004;
+
+/// Values of [`TOP`].
+pub mod top {
+    /// `BoardCore` as the top: the loop core with its host links and no
+    /// transceiver (its SERDES words are ports; the fast simulated board).
+    pub const BOARD_CORE: u32 = 1;
+    /// `VersaTop`: the ECP5-5G Versa with its transceiver and bring-up
+    /// (its simulation is `VersaSim`, the same top with the transceiver's
+    /// model).
+    pub const VERSA: u32 = 2;
+    /// The ECP5-5G Evaluation Board.
+    pub const EVN: u32 = 3;
+    /// The name of a top, for tools.
+    pub const fn name(top: u32) -> &'static str {
+        match top {
+            BOARD_CORE => "board-core",
+            VERSA => "versa-ecp5g",
+            EVN => "ecp5-evn",
+            _ => "unknown",
+        }
+    }
+}
 
 /// Scratch words.
 pub const SCRATCH: u32 = 0x0008;
@@ -444,8 +469,9 @@ const fn r(name: &'static str, base: u32, words: u32, access: Access) -> Region 
 }
 
 /// Every mapped range, by address.
-pub const REGIONS: [Region; 25] = [
+pub const REGIONS: [Region; 26] = [
     r("ident", ID, 4, Access::Ro),
+    r("top", TOP, 1, Access::Ro),
     r("scratch", SCRATCH, SCRATCH_WORDS, Access::Rw),
     r("loop_ctrl", LOOP_CTRL, 1, Access::Rw),
     r("loop_status", LOOP_STATUS, 1, Access::Ro),
@@ -545,7 +571,8 @@ mod tests {
     #[test]
     fn bursts_are_checked_word_by_word() {
         assert_eq!(check_burst(ID, 4, false), Ok(()));
-        assert_eq!(check_burst(ID, 5, false), Err(4));
+        assert_eq!(check_burst(ID, 5, false), Ok(()));
+        assert_eq!(check_burst(ID, 6, false), Err(5));
         assert_eq!(check_burst(ID, 1, true), Err(ID));
         assert_eq!(check_burst(SCRATCH + 7, 2, true), Ok(()));
         assert_eq!(check_burst(SCRATCH + 7, 3, true), Err(LOOP_STATUS));

@@ -7,7 +7,7 @@
 //! Rust: fast enough for host-side tests, and the reference of `BoardCore`'s
 //! lockstep test for traffic that does not depend on the loop's timing.
 
-use super::reg_file_model::{Backend, SlotData};
+use super::reg_file_model::{Backend, PhyReport, SlotData};
 use crate::hostif::cmd_engine::Refusal;
 use fiberloop_spec::engine::{LayerEntry, ParamEntry, BATCH as ENGINE_BATCH, PARAM_ENTRIES};
 use fiberloop_spec::frame::PAYLOAD_BYTES;
@@ -251,6 +251,17 @@ impl Backend for RamBackend {
                     self.engine.bad = true;
                 }
             }
+        }
+    }
+
+    fn phy(&mut self) -> PhyReport {
+        PhyReport::no_line()
+    }
+    fn aids_control(&mut self, ctrl: u32, _clear: bool) {
+        // With anything but the loop's traffic going out, the ring is
+        // gone: a fill brings it back (the gateware reports the loop lost).
+        if ctrl & fiberloop_spec::phy::prbs_ctrl::SOURCE_MASK != fiberloop_spec::phy::source::LOOP {
+            self.running = false;
         }
     }
 

@@ -8,10 +8,12 @@
 //! ```
 
 use crate::bundles::{
-    EngineHost, HostBusTarget, LineCountersIn, LinkEventsIn, LoopCountersIn, SlotHost,
+    AidsHost, EngineHost, HostBusTarget, LineCountersIn, LinkEventsIn, LoopCountersIn, PhyStatusIn,
+    SlotHost,
 };
 use crate::infer::engine::PARAM_BITS;
 use crate::top::loop_core::ENGINE_BATCH;
+use fiberloop_spec::phy::prbs_ctrl;
 use fiberloop_spec::proto::{status, MAX_BURST_WORDS};
 use fiberloop_spec::regs;
 use rust_hdl::prelude::*;
@@ -156,6 +158,11 @@ pub struct RegFile {
     pub tap_valid_in: Signal<In, Bit>,
     /// The inference engine's host port.
     pub eng: EngineHost,
+    /// The transceiver bring-up's report (`PHY_*` registers), in this
+    /// clock's domain.
+    pub phy: PhyStatusIn,
+    /// The bring-up aids (`PRBS_*`, `*_CLOCK_KHZ` registers).
+    pub aids: AidsHost,
     // Memories.
     scratch_mem: RAM<Bits<32>, 10>,
     scratch: RAM<Bits<32>, 3>,
@@ -182,6 +189,9 @@ pub struct RegFile {
     fill_now: Signal<Local, Bit>,
     status_word: Signal<Local, Bits<32>>,
     infer_word: Signal<Local, Bits<32>>,
+    phy_word: Signal<Local, Bits<32>>,
+    prbs_word: Signal<Local, Bits<32>>,
+    prbs_ok: Signal<Local, Bit>,
     act_row: Signal<Local, Bits<4>>,
     act_word: Signal<Local, Bits<10>>,
     // Bus answer.
@@ -223,6 +233,8 @@ pub struct RegFile {
     act_hi_index: DFF<Bits<11>>,
     act_hi_data: DFF<Bits<8>>,
     start_q: DFF<Bits<2>>,
+    // Bring-up aids.
+    prbs_ctrl: DFF<Bits<32>>,
     // Constants.
     c_id: Constant<Bits<32>>,
     c_version: Constant<Bits<32>>,
@@ -237,6 +249,8 @@ pub struct RegFile {
     c_mode_run: Constant<Bits<3>>,
     c_slot_halves: Constant<Bits<8>>,
     c_w2_reserved: Constant<Bits<32>>,
+    c_prbs_reserved: Constant<Bits<32>>,
+    c_top: Constant<Bits<32>>,
 }
 
 impl Default for RegFile {
@@ -254,6 +268,8 @@ impl Default for RegFile {
             line: Default::default(),
             tap_valid_in: Default::default(),
             eng: Default::default(),
+            phy: Default::default(),
+            aids: Default::default(),
             scratch_mem: Default::default(),
             scratch: Default::default(),
             tag: Default::default(),
@@ -278,6 +294,9 @@ impl Default for RegFile {
             fill_now: Default::default(),
             status_word: Default::default(),
             infer_word: Default::default(),
+            phy_word: Default::default(),
+            prbs_word: Default::default(),
+            prbs_ok: Default::default(),
             act_row: Default::default(),
             act_word: Default::default(),
             rd_q: Default::default(),
@@ -313,6 +332,7 @@ impl Default for RegFile {
             act_hi_index: Default::default(),
             act_hi_data: Default::default(),
             start_q: Default::default(),
+            prbs_ctrl: Default::default(),
             c_id: k32(regs::ID_VALUE),
             c_version: k32(regs::VERSION_VALUE),
             c_max_burst: k32(MAX_BURST_WORDS as u32),
@@ -326,6 +346,19 @@ impl Default for RegFile {
             c_mode_run: Constant::new(MODE_RUN.to_bits()),
             c_slot_halves: Constant::new(SLOT_HALVES.to_bits()),
             c_w2_reserved: k32(regs::param_word2::RESERVED),
+            c_prbs_reserved: k32(prbs_ctrl::RESERVED),
+            c_top: k32(regs::top::BOARD_CORE),
+        }
+    }
+}
+
+impl RegFile {
+    /// The register file of the top `top` (`fiberloop_spec::regs::top`,
+    /// what [`regs::TOP`] reads).
+    pub fn for_top(top: u32) -> Self {
+        Self {
+            c_top: Constant::new((top as u64).to_bits()),
+            ..Self::default()
         }
     }
 }
@@ -363,7 +396,8 @@ impl Logic for RegFile {
             act_hi_row,
             act_hi_index,
             act_hi_data,
-            start_q
+            start_q,
+            prbs_ctrl
         );
         for i in 0..9 {
             self.ext[i].clock.next = self.clock.val();
@@ -495,6 +529,12 @@ impl Logic for RegFile {
         } else if self.cidx.val() == 12 {
             self.cval.next = (bit_cast::<64, 32>(self.ext[8].q.val()) << 32)
                 | bit_cast::<64, 32>(self.low_q[8].q.val());
+        } else if self.cidx.val() == 13 {
+            // PRBS_BITS (0x5A: bits 4:1 of the address are 13).
+            self.cval.next = self.aids.bits.val();
+        } else if self.cidx.val() == 14 {
+            // PRBS_ERRORS (0x5C).
+            self.cval.next = self.aids.errors.val();
         }
         self.hi_latch.write_data.next = self.cval.val().get_bits::<32>(32);
         // Link counters, from the command engine's strobes.
@@ -538,6 +578,31 @@ impl Logic for RegFile {
             .replace_bit(6, self.rd_busy.val())
             .replace_bit(7, self.rd_valid.q.val())
             .replace_bit(8, self.counters.loop_lost.val());
+        self.phy_word.next = bit_cast::<32, 4>(self.phy.state.val());
+        self.phy_word.next = self
+            .phy_word
+            .val()
+            .replace_bit(4, self.phy.tx_pll_locked.val())
+            .replace_bit(5, self.phy.cdr_locked.val())
+            .replace_bit(6, self.phy.los.val())
+            .replace_bit(7, self.phy.tx_ready.val())
+            .replace_bit(8, self.phy.rx_ready.val())
+            .replace_bit(9, self.line.locked.val());
+        self.prbs_word.next = 0.into();
+        self.prbs_word.next = self
+            .prbs_word
+            .val()
+            .replace_bit(0, self.aids.locked.val())
+            .replace_bit(1, self.aids.lock_lost.val());
+        // A PRBS_CTRL value the aids can run: no reserved bits, a source
+        // and a pattern that exist.
+        self.prbs_ok.next = !((self.v.val() & self.c_prbs_reserved.val()).any()
+            | (self.v.val().get_bits::<2>(0) == 3)
+            | (self.v.val().get_bits::<2>(4) == 3));
+        self.aids.source.next = self.prbs_ctrl.q.val().get_bits::<2>(0);
+        self.aids.pattern.next = self.prbs_ctrl.q.val().get_bits::<2>(4);
+        self.aids.check.next = self.prbs_ctrl.q.val().get_bit(8);
+        self.aids.clear.next = false;
         self.infer_word.next = 0.into();
         self.infer_word.next = self
             .infer_word
@@ -645,6 +710,14 @@ impl Logic for RegFile {
                     }
                 } else if self.lo.val() == 0x12 {
                     self.fill_timeout.d.next = self.v.val();
+                } else if self.lo.val() == 0x58 {
+                    if self.prbs_ok.val() {
+                        // Stored without the clear bit, which strobes.
+                        self.prbs_ctrl.d.next = self.v.val().replace_bit(9, false);
+                        self.aids.clear.next = self.v.val().get_bit(9);
+                    } else {
+                        self.status_q.d.next = self.c_bad_value.val();
+                    }
                 }
             } else if self.sub1.val() {
                 if self.lo.val() < 0x3B {
@@ -763,6 +836,8 @@ impl Logic for RegFile {
                     self.rd_q.d.next = self.c_max_burst.val();
                 } else if self.lo.val() == 0x03 {
                     self.rd_q.d.next = self.c_slot_words.val();
+                } else if self.lo.val() == 0x04 {
+                    self.rd_q.d.next = self.c_top.val();
                 } else if self.lo.val() < 0x10 {
                     self.src_q.d.next = ReadSource::Scratch;
                 } else if self.lo.val() == 0x10 {
@@ -794,6 +869,30 @@ impl Logic for RegFile {
                     self.rd_q.d.next = self.link[6].q.val();
                 } else if self.lo.val() == 0x47 {
                     self.rd_q.d.next = self.link[7].q.val();
+                } else if self.lo.val() == 0x50 {
+                    self.rd_q.d.next = self.phy_word.val();
+                } else if self.lo.val() == 0x51 {
+                    self.rd_q.d.next = self.phy.restarts.val();
+                } else if self.lo.val() == 0x52 {
+                    self.rd_q.d.next = self.phy.los_events.val();
+                } else if self.lo.val() == 0x53 {
+                    self.rd_q.d.next = self.phy.cdr_retries.val();
+                } else if self.lo.val() == 0x54 {
+                    self.rd_q.d.next = self.aids.tx_khz.val();
+                } else if self.lo.val() == 0x55 {
+                    self.rd_q.d.next = self.aids.rx_khz.val();
+                } else if self.lo.val() == 0x58 {
+                    self.rd_q.d.next = self.prbs_ctrl.q.val();
+                } else if self.lo.val() == 0x59 {
+                    self.rd_q.d.next = self.prbs_word.val();
+                } else if self.lo.val() >= 0x5A {
+                    // PRBS_BITS, PRBS_ERRORS: 64-bit, as the loop counters.
+                    if self.lo.val().get_bit(0) {
+                        self.src_q.d.next = ReadSource::HiLatch;
+                    } else {
+                        self.rd_q.d.next = self.cval.val().get_bits::<32>(0);
+                        self.hi_latch.write_enable.next = true;
+                    }
                 }
             } else if self.sub1.val() {
                 if self.lo.val() < 0x39 {
@@ -879,6 +978,7 @@ impl Logic for RegFile {
             self.tap64.d.next = 0.into();
             self.n_layers.d.next = 0.into();
             self.start_q.d.next = 0.into();
+            self.prbs_ctrl.d.next = 0.into();
             for i in 0..9 {
                 self.ext[i].d.next = 0.into();
                 self.low_q[i].d.next = 0.into();
@@ -894,7 +994,7 @@ impl Logic for RegFile {
 mod tests {
     use super::*;
     use crate::hostif::cmd_engine::{BusModel, EventCounts, Refusal};
-    use crate::top::reg_file_model::{Backend, RegFileModel, SlotData};
+    use crate::top::reg_file_model::{Backend, PhyReport, RegFileModel, SlotData};
     use fiberloop_harness::lockstep::{self, CycleModel, Verilated};
     use fiberloop_harness::verilator::Model;
     use fiberloop_spec::engine::{LayerEntry, ParamEntry};
@@ -930,6 +1030,18 @@ mod tests {
         done: bool,
         bad: bool,
         overrun: bool,
+        /// The receiver is aligned (`line.locked`).
+        aligned: bool,
+        /// The bring-up report: state, then tx_pll_locked, cdr_locked,
+        /// los, tx_ready, rx_ready.
+        phy_state: u8,
+        phy_flags: [bool; 5],
+        /// restarts, los_events, cdr_retries, tx_khz, rx_khz.
+        phy_words: [u32; 5],
+        prbs_locked: bool,
+        prbs_lost: bool,
+        prbs_bits: u64,
+        prbs_errors: u64,
     }
 
     #[derive(Clone, Debug, Default)]
@@ -958,6 +1070,10 @@ mod tests {
         Param(u16, u128),
         Input(u8, u16, u8),
         Start,
+        /// The aids' control (source, pattern, checker on) changed.
+        Aids(u32),
+        /// The PRBS checker was cleared.
+        PrbsClear,
     }
 
     /// The bench's slot contents: half-word `i` of `slot`, its flags, lap.
@@ -987,6 +1103,7 @@ mod tests {
         taps: u64,
         n_layers: u32,
         effects: Vec<Effect>,
+        aids: u32,
     }
 
     struct PinBackend(Rc<RefCell<World>>);
@@ -1005,6 +1122,42 @@ mod tests {
     }
 
     impl Backend for PinBackend {
+        fn phy(&mut self) -> PhyReport {
+            use fiberloop_spec::phy::phy_status as f;
+            let s = &self.0.borrow().side;
+            let flags = [
+                f::TX_PLL_LOCKED,
+                f::CDR_LOCKED,
+                f::LOS,
+                f::TX_READY,
+                f::RX_READY,
+            ];
+            let mut status = s.phy_state as u32 | if s.aligned { f::ALIGNED } else { 0 };
+            for (b, f) in s.phy_flags.iter().zip(flags) {
+                status |= if *b { f } else { 0 };
+            }
+            PhyReport {
+                status,
+                restarts: s.phy_words[0],
+                los_events: s.phy_words[1],
+                cdr_retries: s.phy_words[2],
+                tx_khz: s.phy_words[3],
+                rx_khz: s.phy_words[4],
+                prbs_status: s.prbs_locked as u32 | ((s.prbs_lost as u32) << 1),
+                prbs_bits: s.prbs_bits,
+                prbs_errors: s.prbs_errors,
+            }
+        }
+        fn aids_control(&mut self, ctrl: u32, clear: bool) {
+            let mut w = self.0.borrow_mut();
+            if clear {
+                w.effects.push(Effect::PrbsClear);
+            }
+            if ctrl != w.aids {
+                w.aids = ctrl;
+                w.effects.push(Effect::Aids(ctrl));
+            }
+        }
         fn counters(&mut self) -> [u64; COUNTER_COUNT as usize] {
             let w = self.0.borrow();
             let c = &w.prev_cnt;
@@ -1172,6 +1325,7 @@ mod tests {
         buf: Vec<u16>,
         n_layers: u8,
         effects: Vec<Effect>,
+        aids: u32,
     }
 
     const INS: [&str; 36] = [
@@ -1213,7 +1367,25 @@ mod tests {
         "eng$done",
     ];
     const INS2: [&str; 2] = ["eng$bad", "eng$overrun"];
-    const OUTS: [&str; 26] = [
+    const INS3: [&str; 16] = [
+        "line$locked",
+        "phy$state",
+        "phy$tx_pll_locked",
+        "phy$cdr_locked",
+        "phy$los",
+        "phy$tx_ready",
+        "phy$rx_ready",
+        "phy$restarts",
+        "phy$los_events",
+        "phy$cdr_retries",
+        "aids$locked",
+        "aids$lock_lost",
+        "aids$bits",
+        "aids$errors",
+        "aids$tx_khz",
+        "aids$rx_khz",
+    ];
+    const OUTS: [&str; 30] = [
         "bus$status",
         "bus$rdata",
         "slot$fill",
@@ -1240,12 +1412,21 @@ mod tests {
         "eng$start",
         "eng$out_row",
         "eng$out_word",
+        "aids$source",
+        "aids$pattern",
+        "aids$check",
+        "aids$clear",
     ];
 
     fn hardware(pins: Rc<RefCell<Pins>>) -> Verilated<RegIn, Answer> {
         let mut uut = RegFile::default();
         uut.connect_all();
-        let ins: Vec<&str> = INS.iter().chain(INS2.iter()).copied().collect();
+        let ins: Vec<&str> = INS
+            .iter()
+            .chain(INS2.iter())
+            .chain(INS3.iter())
+            .copied()
+            .collect();
         let p2 = pins.clone();
         let drive = move |i: &RegIn, v: &mut [u64]| {
             let p = p2.borrow();
@@ -1275,6 +1456,17 @@ mod tests {
             v[33] = out_pair(p.out_addr.0, p.out_addr.1) as u64;
             (v[34], v[35]) = (s.busy as u64, s.done as u64);
             (v[36], v[37]) = (s.bad as u64, s.overrun as u64);
+            v[38] = s.aligned as u64;
+            v[39] = s.phy_state as u64;
+            for k in 0..5 {
+                v[40 + k] = s.phy_flags[k] as u64;
+            }
+            for k in 0..3 {
+                v[45 + k] = s.phy_words[k] as u64;
+            }
+            (v[48], v[49]) = (s.prbs_locked as u64, s.prbs_lost as u64);
+            (v[50], v[51]) = (s.prbs_bits, s.prbs_errors);
+            (v[52], v[53]) = (s.phy_words[3] as u64, s.phy_words[4] as u64);
         };
         let read = move |o: &[u64]| {
             let mut p = pins.borrow_mut();
@@ -1324,6 +1516,15 @@ mod tests {
                 p.effects.push(Effect::Start);
             }
             p.out_addr = (o[25], o[26]);
+            // 27 source, 28 pattern, 29 check, 30 clear.
+            if o[30] != 0 {
+                p.effects.push(Effect::PrbsClear);
+            }
+            let aids = o[27] as u32 | ((o[28] as u32) << 4) | ((o[29] as u32) << 8);
+            if aids != p.aids {
+                p.aids = aids;
+                p.effects.push(Effect::Aids(aids));
+            }
             Answer {
                 status: o[0] as u8,
                 rdata: o[1] as u32,
@@ -1352,6 +1553,16 @@ mod tests {
             regs::INFER_LAYERS => rng.gen_range(0..10),
             regs::SLOT_WR_SLOT | regs::SLOT_RD_SLOT => slot(),
             regs::SLOT_WR_COMMIT | regs::SLOT_RD_REQUEST => 1,
+            regs::PRBS_CTRL => {
+                // Mostly valid: any source and pattern code (3 is refused),
+                // checker on or off, sometimes the clear bit, rarely a
+                // reserved bit.
+                rng.gen_range(0..4)
+                    | (rng.gen_range(0..4) << 4)
+                    | (rng.gen::<bool>() as u32) << 8
+                    | if rng.gen_bool(0.3) { 1 << 9 } else { 0 }
+                    | if rng.gen_bool(0.05) { 1 << 12 } else { 0 }
+            }
             a if (regs::PARAM_MEM..regs::PARAM_MEM + regs::PARAM_MEM_WORDS).contains(&a) => {
                 match (a - regs::PARAM_MEM) % 4 {
                     2 => regs::param_word2::pack(rng.gen_range(0..32), rng.gen(), rng.gen()),
@@ -1370,8 +1581,9 @@ mod tests {
     fn access(rng: &mut ChaCha8Rng, slots: u16) -> (bool, u32, u32) {
         let span = |rng: &mut ChaCha8Rng, base: u32, n: u32| base + rng.gen_range(0..n);
         loop {
-            let addr = match rng.gen_range(0..16) {
+            let addr = match rng.gen_range(0..17) {
                 0 => rng.gen_range(0..0x14),
+                16 => rng.gen_range(regs::PHY_STATUS..regs::PRBS_ERRORS + 2),
                 1 => span(rng, regs::COUNTERS, 2 * COUNTER_COUNT),
                 2 => span(rng, regs::LINK, regs::LINK_WORDS),
                 3 => span(rng, regs::SLOT_WR_BUF, regs::SLOT_WORDS + 3),
@@ -1429,6 +1641,19 @@ mod tests {
                 side.slots = rng.gen_range(1..6);
                 (side.done, side.bad, side.overrun) = (rng.gen(), rng.gen(), rng.gen());
                 side.busy = rng.gen_bool(0.3);
+                side.aligned = rng.gen();
+                side.phy_state = rng.gen_range(0..5);
+                side.phy_flags = rng.gen();
+                side.phy_words = rng.gen();
+            }
+            if rng.gen_bool(0.01) {
+                (side.prbs_locked, side.prbs_lost) = (rng.gen(), rng.gen());
+            }
+            side.prbs_bits += rng.gen_range(0..=20);
+            if rng.gen_bool(0.01) {
+                // Sometimes near a 2^32 carry, so the latched high word
+                // matters.
+                side.prbs_errors = rng.gen::<u64>() >> rng.gen_range(0..40);
             }
             for c in side.cnt.iter_mut() {
                 if rng.gen_bool(0.2) {
@@ -1494,10 +1719,12 @@ mod tests {
             count(|e| matches!(e, Effect::Param(..))),
             count(|e| matches!(e, Effect::Input(..))),
             count(|e| matches!(e, Effect::Start)),
+            count(|e| matches!(e, Effect::Aids(_))),
+            count(|e| matches!(e, Effect::PrbsClear)),
         ];
         println!(
             "RegFile: {} clocks; answers by status {by_status:?}, {reads_nonzero} non-zero \
-             words; effects fill/write/read/table/param/input/start {seen:?}",
+             words; effects fill/write/read/table/param/input/start/aids/clear {seen:?}",
             r.clocks
         );
         assert!(seen.iter().all(|&n| n >= 3), "{seen:?}");

@@ -39,6 +39,51 @@ pub struct SlotData {
     pub payload: [u8; PAYLOAD_BYTES],
 }
 
+/// The physical layer as the `PHY_*`, `*_CLOCK_KHZ` and `PRBS_*` registers
+/// show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PhyReport {
+    /// `PHY_STATUS` (`fiberloop_spec::phy::phy_status`).
+    pub status: u32,
+    /// `PHY_RESTARTS`.
+    pub restarts: u32,
+    /// `PHY_LOS_EVENTS`.
+    pub los_events: u32,
+    /// `PHY_CDR_RETRIES`.
+    pub cdr_retries: u32,
+    /// `TX_CLOCK_KHZ`.
+    pub tx_khz: u32,
+    /// `RX_CLOCK_KHZ`.
+    pub rx_khz: u32,
+    /// `PRBS_STATUS` (`fiberloop_spec::phy::prbs_status`).
+    pub prbs_status: u32,
+    /// `PRBS_BITS`.
+    pub prbs_bits: u64,
+    /// `PRBS_ERRORS`.
+    pub prbs_errors: u64,
+}
+
+impl PhyReport {
+    /// What a board with no line reports (the `board=model` simulator): a
+    /// transceiver up and locked at the nominal word clock, its receiver
+    /// aligned, the PRBS checker never locked (there is no line to check).
+    pub fn no_line() -> Self {
+        use fiberloop_spec::phy::{init_state, phy_status as f};
+        let khz = (fiberloop_spec::line::WORD_CLOCK_HZ / 1000) as u32;
+        Self {
+            status: init_state::READY
+                | f::TX_PLL_LOCKED
+                | f::CDR_LOCKED
+                | f::TX_READY
+                | f::RX_READY
+                | f::ALIGNED,
+            tx_khz: khz,
+            rx_khz: khz,
+            ..Self::default()
+        }
+    }
+}
+
 /// The loop behind the registers.
 pub trait Backend {
     /// The loop counters, indexed by `regs::counter`.
@@ -72,6 +117,14 @@ pub trait Backend {
     /// Inference engine: outputs `2 word` (bits 7:0) and `2 word + 1`
     /// (15:8) of batch row `row`.
     fn eng_read_output(&mut self, row: u32, word: u32) -> u16;
+
+    /// The physical layer: transceiver bring-up, clock meters, PRBS
+    /// checker.
+    fn phy(&mut self) -> PhyReport;
+    /// A `PRBS_CTRL` value the map accepts: `ctrl` without the clear bit
+    /// (transmit source, pattern, checker on), and whether it cleared the
+    /// checker.
+    fn aids_control(&mut self, ctrl: u32, clear: bool);
 }
 
 /// The register file's model in front of a loop backend.
@@ -95,6 +148,9 @@ pub struct RegFileModel<B: Backend> {
     table_low: u32,
     param_latch: [u32; 2],
     scratch_mem: Vec<u32>,
+    top: u32,
+    prbs_ctrl: u32,
+    prbs_hi: [u32; 2],
 }
 
 impl<B: Backend> RegFileModel<B> {
@@ -120,6 +176,9 @@ impl<B: Backend> RegFileModel<B> {
             table_low: 0,
             param_latch: [0; 2],
             scratch_mem: vec![0; regs::SCRATCH_MEM_WORDS as usize],
+            top: regs::top::BOARD_CORE,
+            prbs_ctrl: 0,
+            prbs_hi: [0; 2],
         }
     }
 
@@ -131,6 +190,11 @@ impl<B: Backend> RegFileModel<B> {
     /// The backend, mutable.
     pub fn backend_mut(&mut self) -> &mut B {
         &mut self.backend
+    }
+
+    /// The register file of the top `top` (what `regs::TOP` reads).
+    pub fn with_top(self, top: u32) -> Self {
+        Self { top, ..self }
     }
 
     /// The host link counters (`regs::link`) as last told by the engine.
@@ -170,6 +234,7 @@ impl<B: Backend> RegFileModel<B> {
             VERSION => VERSION_VALUE,
             MAX_BURST => MAX_BURST_WORDS as u32,
             SLOT_WORDS_REG => SLOT_WORDS,
+            TOP => self.top,
             _ if in_range(SCRATCH, SCRATCH_WORDS) => self.scratch[(a - SCRATCH) as usize],
             LOOP_CTRL => self.loop_ctrl,
             LOOP_STATUS => {
@@ -192,6 +257,25 @@ impl<B: Backend> RegFileModel<B> {
                 }
             }
             _ if in_range(LINK, LINK_WORDS) => self.link[(a - LINK) as usize],
+            PHY_STATUS => self.backend.phy().status,
+            PHY_RESTARTS => self.backend.phy().restarts,
+            PHY_LOS_EVENTS => self.backend.phy().los_events,
+            PHY_CDR_RETRIES => self.backend.phy().cdr_retries,
+            TX_CLOCK_KHZ => self.backend.phy().tx_khz,
+            RX_CLOCK_KHZ => self.backend.phy().rx_khz,
+            PRBS_CTRL => self.prbs_ctrl,
+            PRBS_STATUS => self.backend.phy().prbs_status,
+            _ if in_range(PRBS_BITS, 4) => {
+                let i = ((a - PRBS_BITS) / 2) as usize;
+                if (a - PRBS_BITS) & 1 == 0 {
+                    let r = self.backend.phy();
+                    let c = [r.prbs_bits, r.prbs_errors][i];
+                    self.prbs_hi[i] = (c >> 32) as u32;
+                    c as u32
+                } else {
+                    self.prbs_hi[i]
+                }
+            }
             _ if in_range(SLOT_WR_BUF, SLOT_WORDS) => self.wr_buf[(a - SLOT_WR_BUF) as usize],
             SLOT_WR_SLOT => self.wr_slot,
             SLOT_WR_COMMIT => 0,
@@ -248,6 +332,36 @@ impl<B: Backend> RegFileModel<B> {
                 }
             }
             FILL_TIMEOUT => self.fill_timeout = v,
+            PRBS_CTRL => {
+                use fiberloop_spec::phy::{prbs_ctrl as f, Prbs};
+                let source = v & f::SOURCE_MASK;
+                let pattern = (v >> f::PATTERN_SHIFT) & f::PATTERN_MASK;
+                if v & f::RESERVED != 0 {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!(
+                            "PRBS control 0x{v:08x} has reserved bits set (0x{:08x})",
+                            v & f::RESERVED
+                        ),
+                    ));
+                }
+                if source > fiberloop_spec::phy::source::LOOPBACK {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!(
+                            "transmit source {source} does not exist (0 loop, 1 PRBS, 2 loopback)"
+                        ),
+                    ));
+                }
+                if Prbs::from_code(pattern).is_none() {
+                    return Err(Refusal::new(
+                        status::BAD_VALUE,
+                        format!("PRBS pattern code {pattern} does not exist (0 PRBS7, 1 PRBS15, 2 PRBS31)"),
+                    ));
+                }
+                self.prbs_ctrl = v & !f::CLEAR;
+                self.backend.aids_control(self.prbs_ctrl, v & f::CLEAR != 0);
+            }
             _ if in_range(SLOT_WR_BUF, SLOT_WORDS) => self.wr_buf[(a - SLOT_WR_BUF) as usize] = v,
             SLOT_WR_SLOT => self.wr_slot = v,
             SLOT_WR_COMMIT => {
