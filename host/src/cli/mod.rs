@@ -4,8 +4,10 @@
 pub mod capture;
 pub mod devices;
 pub mod infer;
+pub mod link;
 pub mod load;
 pub mod plan;
+pub mod prbs;
 #[cfg(feature = "sim")]
 pub mod selftest;
 #[cfg(feature = "sim")]
@@ -80,6 +82,12 @@ pub enum Command {
     Devices(devices::Args),
     /// Loop and host-link counters of the board.
     Stats(stats::Args),
+    /// The transceiver: bring-up state, locks, loss of signal, retries and
+    /// the word clocks' meters.
+    Link(link::Args),
+    /// A PRBS test over the line: bits, errors, BER (replaces the loop's
+    /// traffic: fill and load again afterwards).
+    Prbs(prbs::Args),
     /// Load a model: its weights into the loop, its layer table and
     /// parameters into the inference engine.
     Load(load::Args),
@@ -144,6 +152,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Capture(args) => capture::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Stats(args) => stats::run(&t, args),
+        Command::Link(args) => link::run(&t, args),
+        Command::Prbs(args) => prbs::run(&t, cli.quiet, args),
         Command::Load(args) => load::run(&t, cli.quiet, args),
         Command::Infer(args) => infer::run(&t, cli.quiet, args),
         Command::Verify(args) => verify::run(&t, cli.quiet, args),

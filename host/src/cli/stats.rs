@@ -32,6 +32,10 @@ pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
         c.fill().map_err(client_error)?;
     }
     let k = c.counters().map_err(client_error)?;
+    let phy = fiberloop_firmware::phy::read_link(&mut c)
+        .map_err(|e| client_error(fiberloop::device::client::firmware_error(e)))?;
+    let prbs = fiberloop_firmware::phy::read_prbs(&mut c)
+        .map_err(|e| client_error(fiberloop::device::client::firmware_error(e)))?;
     let host = c.stats().clone();
     if args.json {
         let mut loop_map = serde_json::Map::new();
@@ -49,6 +53,13 @@ pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
             "no_loop": k.loop_status & status_bits::NO_LOOP != 0,
             "loop": loop_map,
             "link": link_map,
+            "phy": super::link::link_json(&phy),
+            "prbs": {
+                "locked": prbs.locked(),
+                "lock_lost": prbs.lock_lost(),
+                "bits": prbs.bits,
+                "errors": prbs.errors,
+            },
             "host": host,
         });
         println!("{v}");
@@ -65,6 +76,7 @@ pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
     for (i, n) in link::NAMES.iter().enumerate() {
         println!("link {:<16}: {}", n, k.link[i]);
     }
+    super::link::print_link(&phy);
     println!("host retries         : {}", host.retries);
     Ok(())
 }
