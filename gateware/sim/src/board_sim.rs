@@ -16,6 +16,12 @@
 //! moves a byte every two word clocks where the UART at 12.5 Mbaud needs
 //! a hundred: it is the fast way to drive the simulated board.
 //!
+//! This top has no transceiver: its bring-up report (`PHY_STATUS`) is
+//! driven by the harness as a link that is up, whose CDR lock and loss of
+//! signal follow the fiber's light. The clock meters' reference (clk100)
+//! rises with four word clocks in five: 100 MHz on average, so the meters
+//! read 125,000 kHz, without an edge of its own to evaluate.
+//!
 //! Time advances only when the caller steps the model.
 //! [`BoardSim::run_until_reply`] steps until the board has answered and gone
 //! quiet, or until it is clear that no answer is coming.
@@ -79,7 +85,10 @@ impl BoardConfig {
 struct Ports {
     clock: Port,
     rx_clock: Port,
+    ref_clock: Port,
     reset: Port,
+    phy_state: Port,
+    phy_flags: [Port; 5],
     tx: Port,
     rx: Port,
     rx_signal: Port,
@@ -152,7 +161,16 @@ impl BoardSim {
         let p = Ports {
             clock: g("clock")?,
             rx_clock: g("rx_clock")?,
+            ref_clock: g("ref_clock")?,
             reset: g("reset")?,
+            phy_state: g("phy$state")?,
+            phy_flags: [
+                g("phy$tx_pll_locked")?,
+                g("phy$cdr_locked")?,
+                g("phy$los")?,
+                g("phy$tx_ready")?,
+                g("phy$rx_ready")?,
+            ],
             tx: g("serdes_tx_out")?,
             rx: g("serdes_rx_in")?,
             rx_signal: g("rx_signal_in")?,
@@ -201,6 +219,13 @@ impl BoardSim {
         sim.m.set(sim.p.uart_rx, 1);
         sim.m.set(sim.p.usb_rxf_n, 1);
         sim.m.set(sim.p.usb_txe_n, 1);
+        // No transceiver in this top: the harness reports one that is up
+        // (its receiver's lock and signal follow the fiber's light, in
+        // `step`).
+        sim.m.set(sim.p.phy_state, fiberloop_spec::phy::init_state::READY as u64);
+        for (k, v) in [1, 1, 0, 1, 1].into_iter().enumerate() {
+            sim.m.set(sim.p.phy_flags[k], v);
+        }
         sim.m.set(sim.p.reset, 1);
         for _ in 0..4 {
             sim.step();
@@ -347,6 +372,9 @@ impl BoardSim {
         let rx = self.fiber.step(tx);
         self.m.set(p.rx, rx.bits as u64);
         self.m.set(p.rx_signal, rx.signal as u64);
+        self.m.set(p.phy_flags[1], rx.signal as u64);
+        self.m.set(p.phy_flags[2], !rx.signal as u64);
+        self.m.set(p.ref_clock, 0);
         self.m.eval();
         let out = self.m.get(p.uart_tx) == 1;
         // `usb_clock` toggles with every rising edge of the word clock.
@@ -364,6 +392,10 @@ impl BoardSim {
         self.m.set(p.usb_clock, self.usb_level as u64);
         self.m.set(p.clock, 1);
         self.m.set(p.rx_clock, 1);
+        // clk100 at 4/5 of the word clock: it rises with four word clocks
+        // in five (a gapped clock: the meters see 100 MHz on average, and
+        // no extra edge to evaluate).
+        self.m.set(p.ref_clock, (self.clocks % 5 != 4) as u64);
         self.m.eval();
         if usb_rise {
             self.usb_pins = self.fpga_pins();

@@ -110,7 +110,19 @@ pub struct SlotRead {
 struct Ports {
     clock: Port,
     rx_clock: Port,
+    ref_clock: Port,
     reset: Port,
+    aids_source: Port,
+    aids_pattern: Port,
+    aids_check: Port,
+    aids_clear: Port,
+    aids_locked: Port,
+    aids_lock_lost: Port,
+    aids_bits: Port,
+    aids_errors: Port,
+    aids_tx_khz: Port,
+    aids_rx_khz: Port,
+    aligned: Port,
     tx: Port,
     rx: Port,
     rx_signal: Port,
@@ -225,7 +237,19 @@ impl LoopSim {
         let p = Ports {
             clock: g("clock")?,
             rx_clock: g("rx_clock")?,
+            ref_clock: g("ref_clock")?,
             reset: g("reset")?,
+            aids_source: g("aids$source")?,
+            aids_pattern: g("aids$pattern")?,
+            aids_check: g("aids$check")?,
+            aids_clear: g("aids$clear")?,
+            aids_locked: g("aids$locked")?,
+            aids_lock_lost: g("aids$lock_lost")?,
+            aids_bits: g("aids$bits")?,
+            aids_errors: g("aids$errors")?,
+            aids_tx_khz: g("aids$tx_khz")?,
+            aids_rx_khz: g("aids$rx_khz")?,
+            aligned: g("line$locked")?,
             tx: g("serdes_tx_out")?,
             rx: g("serdes_rx_in")?,
             rx_signal: g("rx_signal_in")?,
@@ -329,6 +353,40 @@ impl LoopSim {
         }
     }
 
+    /// Sets the bring-up aids' control, as the register file does from a
+    /// `PRBS_CTRL` value (`fiberloop_spec::phy::prbs_ctrl`): the transmit
+    /// source, the pattern, the checker on or off, and with `clear` a
+    /// clear strobe (for the next clock).
+    pub fn set_aids(&mut self, ctrl: u32, clear: bool) {
+        use fiberloop_spec::phy::prbs_ctrl as f;
+        let p = &self.p;
+        self.m.set(p.aids_source, (ctrl & f::SOURCE_MASK) as u64);
+        self.m
+            .set(p.aids_pattern, ((ctrl >> f::PATTERN_SHIFT) & f::PATTERN_MASK) as u64);
+        self.m.set(p.aids_check, (ctrl & f::CHECK != 0) as u64);
+        self.m.set(p.aids_clear, clear as u64);
+    }
+
+    /// The line receiver is word-aligned, and the fiber brought light in
+    /// the last clock.
+    pub fn line_up(&self) -> (bool, bool) {
+        (self.m.get(self.p.aligned) == 1, self.m.get(self.p.rx_signal) == 1)
+    }
+
+    /// The bring-up aids' report: `(PRBS_STATUS, bits, errors, TX kHz,
+    /// RX kHz)`.
+    pub fn aids(&self) -> (u32, u64, u64, u32, u32) {
+        let p = &self.p;
+        let status = self.m.get(p.aids_locked) as u32 | (self.m.get(p.aids_lock_lost) as u32) << 1;
+        (
+            status,
+            self.m.get(p.aids_bits),
+            self.m.get(p.aids_errors),
+            self.m.get(p.aids_tx_khz) as u32,
+            self.m.get(p.aids_rx_khz) as u32,
+        )
+    }
+
     /// Payload words seen on the tap so far.
     pub fn tap_words(&self) -> u64 {
         self.tap_words
@@ -348,6 +406,7 @@ impl LoopSim {
         let rx = self.fiber.step(tx);
         self.m.set(p.rx, rx.bits as u64);
         self.m.set(p.rx_signal, rx.signal as u64);
+        self.m.set(p.ref_clock, 0);
         self.m.eval();
         if self.m.get(p.tap_valid) == 1 {
             self.tap_words += 1;
@@ -358,7 +417,10 @@ impl LoopSim {
         let p = &self.p;
         self.m.set(p.clock, 1);
         self.m.set(p.rx_clock, 1);
+        // clk100 rises with four word clocks in five (see `BoardSim`).
+        self.m.set(p.ref_clock, (self.clocks % 5 != 4) as u64);
         self.m.eval();
+        self.m.set(p.aids_clear, 0);
         self.m.set(p.cmd_fill, 0);
         self.m.set(p.wr_arm, 0);
         self.m.set(p.rd_arm, 0);

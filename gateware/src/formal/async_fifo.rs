@@ -32,7 +32,7 @@ const K: u32 = 2;
 /// The generated Verilog with the RAM tap (`tap_addr` in, `tap_data` =
 /// `mem[tap_addr]` out) wired to `props_tap_*`.
 fn design() -> String {
-    let mut uut = AsyncFifo::new();
+    let mut uut = AsyncFifo::<Bits<8>>::new();
     uut.connect_all();
     let v = generate_verilog(&uut);
     let v = mutate(

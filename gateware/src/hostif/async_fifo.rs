@@ -1,7 +1,9 @@
-//! `AsyncFifo`: a dual-clock byte FIFO (64 entries) whose pointers cross
-//! between the clock domains as registered Gray code through two
-//! flip-flops. A drop-in replacement, for the ports `Ft245Phy` uses, of
-//! rust-hdl 0.46's `AsynchronousFIFO<Bits<8>, 6, 7, 8>`.
+//! `AsyncFifo`: a dual-clock FIFO (64 entries of any `Synth` type: bytes
+//! for `Ft245Phy`, raw line words for the loopback of `LineAids`) whose
+//! pointers cross between the clock domains as registered Gray code through
+//! two flip-flops. A drop-in replacement, for the ports `Ft245Phy` uses, of
+//! rust-hdl 0.46's `AsynchronousFIFO<Bits<8>, 6, 7, 8>`. Its proof and tests
+//! run on the byte FIFO; the width changes nothing in the pointer logic.
 //!
 //! # Why not rust-hdl's `AsynchronousFIFO`
 //!
@@ -110,12 +112,12 @@ pub const ALMOST_FULL: u32 = 56;
 /// `almost_full` low), `overflow` and `underflow` low. The sticky flags
 /// are cleared only by reconfiguration.
 #[derive(LogicBlock)]
-pub struct AsyncFifo {
+pub struct AsyncFifo<D: Synth> {
     /// Write clock: `data_in` and `write` are sampled on its rising edge;
     /// `full`, `almost_full` and `overflow` belong to it.
     pub write_clock: Signal<In, Clock>,
     /// The byte to store.
-    pub data_in: Signal<In, Bits<8>>,
+    pub data_in: Signal<In, D>,
     /// Store `data_in` at this edge (ignored, and `overflow` set, while
     /// `full`).
     pub write: Signal<In, Bit>,
@@ -131,7 +133,7 @@ pub struct AsyncFifo {
     /// `empty` and `underflow` belong to it.
     pub read_clock: Signal<In, Clock>,
     /// The oldest byte, valid while `empty` is low.
-    pub data_out: Signal<Out, Bits<8>>,
+    pub data_out: Signal<Out, D>,
     /// Remove the byte on `data_out` at this edge (ignored, and `underflow`
     /// set, while `empty`).
     pub read: Signal<In, Bit>,
@@ -154,7 +156,7 @@ pub struct AsyncFifo {
     push: Signal<Local, Bit>,
 
     // ---- the RAM: written on write_clock, read on read_clock ----
-    ram: RAM<Bits<8>, 6>,
+    ram: RAM<D, 6>,
 
     // ---- read domain ----
     rptr: DFF<Bits<7>>,
@@ -172,7 +174,7 @@ pub struct AsyncFifo {
     almost_full_level: Constant<Bits<7>>,
 }
 
-impl AsyncFifo {
+impl<D: Synth> AsyncFifo<D> {
     /// An empty FIFO (power-up state).
     pub fn new() -> Self {
         Self {
@@ -214,7 +216,7 @@ impl AsyncFifo {
     }
 }
 
-impl Default for AsyncFifo {
+impl<D: Synth> Default for AsyncFifo<D> {
     fn default() -> Self {
         Self::new()
     }
@@ -223,7 +225,7 @@ impl Default for AsyncFifo {
 // Parentheses around mixed expressions are required: rust-hdl 0.46 emits
 // Verilog without them, where the precedence differs from Rust's.
 #[allow(unused_parens)]
-impl Logic for AsyncFifo {
+impl<D: Synth> Logic for AsyncFifo<D> {
     #[hdl_gen]
     fn update(&mut self) {
         // ================= write domain =================
@@ -448,7 +450,7 @@ mod tests {
 
     impl Bench {
         fn new(w: ClockGen, r: ClockGen, seed: u64) -> Self {
-            let mut uut = AsyncFifo::new();
+            let mut uut = AsyncFifo::<Bits<8>>::new();
             uut.connect_all();
             let mut m = Model::of_block(&uut).unwrap();
             let p = Ports {
@@ -993,7 +995,7 @@ mod tests {
 
     #[test]
     fn async_fifo_synthesizes() {
-        let mut uut = AsyncFifo::new();
+        let mut uut = AsyncFifo::<Bits<8>>::new();
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_async_fifo").unwrap();
         println!(

@@ -193,8 +193,8 @@ pub struct Ft245Phy {
     /// Sticky diagnostic (never expected): a crossing FIFO overflowed or
     /// underflowed. An OR of flags of both clock domains: read it slowly.
     pub fifo_error_out: Signal<Out, Bit>,
-    rx_fifo: AsyncFifo,
-    tx_fifo: AsyncFifo,
+    rx_fifo: AsyncFifo<Bits<8>>,
+    tx_fifo: AsyncFifo<Bits<8>>,
     // FIFO bus sequencer (fifo_clock domain). Strobes are held
     // active-high so that the power-up value 0 is "inactive".
     state: DFF<BusState>,

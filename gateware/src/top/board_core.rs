@@ -14,7 +14,8 @@
 //! ```
 
 use crate::bundles::{
-    ByteOut, EngineHost, HostBus, LineCounters, LinkEvents, LoopCounters, SlotHost,
+    AidsHost, ByteOut, EngineHost, HostBus, LineCounters, LinkEvents, LoopCounters, PhyStatusIn,
+    SlotHost,
 };
 use crate::hostif::cmd_engine::CmdEngine;
 use crate::hostif::ft245::Ft245Phy;
@@ -55,6 +56,11 @@ pub struct BoardCore {
     pub rx_clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
+    /// The clock meters' reference (clk100).
+    pub ref_clock: Signal<In, Clock>,
+    /// The transceiver bring-up's report, in `clock`'s domain (a top
+    /// without a transceiver drives it from its ports).
+    pub phy: PhyStatusIn,
     /// SERDES TX word (two 10-bit symbols).
     pub serdes_tx_out: Signal<Out, Bits<20>>,
     /// SERDES RX word, on `rx_clock`.
@@ -113,6 +119,8 @@ impl BoardCore {
             clock: Default::default(),
             rx_clock: Default::default(),
             reset: Default::default(),
+            ref_clock: Default::default(),
+            phy: Default::default(),
             serdes_tx_out: Default::default(),
             serdes_rx_in: Default::default(),
             rx_signal_in: Default::default(),
@@ -139,6 +147,13 @@ impl BoardCore {
             regs: RegFile::default(),
         }
     }
+
+    /// The same board as top `top` (`fiberloop_spec::regs::top`: what the
+    /// `TOP` register reads).
+    pub fn with_top(mut self, top: u32) -> Self {
+        self.regs = RegFile::for_top(top);
+        self
+    }
 }
 
 impl Logic for BoardCore {
@@ -150,6 +165,7 @@ impl Logic for BoardCore {
         self.core.clock.next = self.clock.val();
         self.core.rx_clock.next = self.rx_clock.val();
         self.core.reset.next = self.reset.val();
+        self.core.ref_clock.next = self.ref_clock.val();
         self.usb.clock.next = self.clock.val();
         self.usb.fifo_clock.next = self.usb_clock.val();
         self.links.clock.next = self.clock.val();
@@ -198,6 +214,8 @@ impl Logic for BoardCore {
         LineCounters::join(&mut self.core.line, &mut self.regs.line);
         self.regs.tap_valid_in.next = self.core.tap.valid.val();
         EngineHost::join(&mut self.regs.eng, &mut self.core.eng);
+        AidsHost::join(&mut self.regs.aids, &mut self.core.aids);
+        PhyStatusIn::link(&mut self.phy, &mut self.regs.phy);
     }
 }
 

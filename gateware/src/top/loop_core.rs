@@ -12,6 +12,11 @@
 //! `clock`, where everything else runs. In simulation both clocks are the
 //! same signal.
 //!
+//! The transmitter sends the loop's words unless the register map chooses
+//! a bring-up aid ([`LineAids`]: a PRBS, or the received words looped
+//! back); the PRBS checker and the clock meters watch the line beside the
+//! loop.
+//!
 //! The controller's payload tap feeds an [`InferenceEngine`] of batch
 //! [`ENGINE_BATCH`], whose host port is brought out as `eng` (see there):
 //! the weights of a network live in the loop, its per-layer parameters and
@@ -30,7 +35,9 @@
 //! word clocks. Throughput: one word per clock. Reset: synchronous `reset`
 //! (controller idle, counters cleared; the line blocks resynchronise).
 
-use crate::bundles::{EnginePort, FrameOut, LineCounters, LoopCounters, SlotPort, TapOut};
+use crate::bundles::{
+    AidsPort, EnginePort, FrameOut, LineCounters, LoopCounters, SlotPort, TapOut,
+};
 use crate::fec::rs_decoder::{RsDecoder, DECODER_LATENCY};
 use crate::fec::rs_encoder::RsEncoder;
 use crate::framing::crc32::FrameCrc;
@@ -42,6 +49,7 @@ use crate::line::decoder::Decoder8b10b;
 use crate::line::encoder::Encoder8b10b;
 use crate::loopctl::controller::LoopController;
 use crate::phy::elastic_buffer::ElasticBuffer;
+use crate::phy::line_aids::LineAids;
 use rust_hdl::prelude::*;
 
 /// Word clocks from `serdes_rx_in` to the controller's `data_in`, with one
@@ -64,6 +72,8 @@ pub struct LoopCore {
     pub rx_clock: Signal<In, Clock>,
     /// Synchronous reset (fabric clock).
     pub reset: Signal<In, Bit>,
+    /// The clock meters' reference (clk100; see [`LineAids`]).
+    pub ref_clock: Signal<In, Clock>,
     /// SERDES TX word (bit 0 sent first).
     pub serdes_tx_out: Signal<Out, Bits<20>>,
     /// SERDES RX word (bit 0 received first), on `rx_clock`.
@@ -83,6 +93,9 @@ pub struct LoopCore {
     pub cap: FrameOut,
     /// The inference engine's host port. See [`InferenceEngine`].
     pub eng: EnginePort,
+    /// The bring-up aids: transmit source, PRBS, clock meters. See
+    /// [`LineAids`].
+    pub aids: AidsPort,
 
     aligner: CommaAligner,
     decoder: Decoder8b10b,
@@ -96,6 +109,7 @@ pub struct LoopCore {
     frame_tx: FrameTx,
     encoder: Encoder8b10b,
     engine: InferenceEngine<ENGINE_BATCH>,
+    line_aids: LineAids,
     code_errors: DFF<Bits<32>>,
     sync_losses: DFF<Bits<32>>,
     sof_repairs: DFF<Bits<32>>,
@@ -216,7 +230,15 @@ impl Logic for LoopCore {
         self.encoder.reset.next = self.reset.val();
         self.encoder.data_in.next = self.frame_tx.data_out.val();
         self.encoder.k_in.next = self.frame_tx.k_out.val();
-        self.serdes_tx_out.next = self.encoder.code_out.val();
+        // ---- the line: the loop's words, or a bring-up aid's ----
+        self.line_aids.clock.next = self.clock.val();
+        self.line_aids.rx_clock.next = self.rx_clock.val();
+        self.line_aids.ref_clock.next = self.ref_clock.val();
+        self.line_aids.reset.next = self.reset.val();
+        self.line_aids.loop_tx_in.next = self.encoder.code_out.val();
+        self.line_aids.rx_in.next = self.serdes_rx_in.val();
+        self.serdes_tx_out.next = self.line_aids.tx_out.val();
+        AidsPort::link(&mut self.aids, &mut self.line_aids.aids);
         // ---- line error counters (fabric clock; the RX flags are sampled
         // after the elastic buffer) ----
         self.locked_now.next = self.elastic.valid_out.val();

@@ -18,7 +18,7 @@ use fiberloop_gateware::hostif::cmd_engine::EngineModel;
 pub use fiberloop_gateware::hostif::cmd_engine::Refusal;
 pub use fiberloop_gateware::top::loop_model::{RamBackend, RamEngine};
 use fiberloop_gateware::top::reg_file_model::link_words;
-pub use fiberloop_gateware::top::reg_file_model::{Backend, RegFileModel, SlotData};
+pub use fiberloop_gateware::top::reg_file_model::{Backend, PhyReport, RegFileModel, SlotData};
 use fiberloop_spec::regs;
 
 /// Settings of the engine.

@@ -18,7 +18,7 @@
 //! Not modelled: `ctrl::IDLE` and `ctrl::MEASURE` are refused (the loop
 //! controller only knows "fill").
 
-use super::engine::{Backend, Refusal, SlotData};
+use super::engine::{Backend, PhyReport, Refusal, SlotData};
 use super::SimOptions;
 use fiberloop_sim::loop_sim::{LoopSim, LoopSimError};
 use fiberloop_spec::engine::{LayerEntry, ParamEntry};
@@ -190,5 +190,31 @@ impl Backend for LoopBackend {
 
     fn eng_read_output(&mut self, row: u32, word: u32) -> u16 {
         self.sim.eng_read_output(row as usize, word as usize)
+    }
+
+    fn phy(&mut self) -> PhyReport {
+        use fiberloop_spec::phy::{init_state, phy_status as f};
+        self.catch_up();
+        let (aligned, light) = self.sim.line_up();
+        let (prbs_status, prbs_bits, prbs_errors, tx_khz, rx_khz) = self.sim.aids();
+        // The loop core has no transceiver of its own: it reports one that
+        // is up, whose CDR lock and loss of signal follow the fiber's light.
+        let mut status = init_state::READY | f::TX_PLL_LOCKED | f::TX_READY | f::RX_READY;
+        status |= if light { f::CDR_LOCKED } else { f::LOS };
+        status |= if aligned { f::ALIGNED } else { 0 };
+        PhyReport {
+            status,
+            tx_khz,
+            rx_khz,
+            prbs_status,
+            prbs_bits,
+            prbs_errors,
+            ..PhyReport::default()
+        }
+    }
+
+    fn aids_control(&mut self, ctrl: u32, clear: bool) {
+        self.sim.set_aids(ctrl, clear);
+        self.sim.step();
     }
 }
