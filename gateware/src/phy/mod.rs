@@ -3,4 +3,5 @@
 //! bring-up aids (PRBS generator and checker, clock meters).
 pub mod elastic_buffer;
 pub mod freq_meter;
+pub mod line_aids;
 pub mod prbs;
