@@ -111,7 +111,13 @@ impl InitTiming {
     };
 
     /// Timing with the given `R`, `P`, `C`, `T` and `H` (see the fields).
-    pub const fn new(reset: u32, pll_hold: u32, cdr_reset: u32, cdr_timeout: u32, cdr_hold: u32) -> Self {
+    pub const fn new(
+        reset: u32,
+        pll_hold: u32,
+        cdr_reset: u32,
+        cdr_timeout: u32,
+        cdr_hold: u32,
+    ) -> Self {
         Self {
             reset_clocks: reset,
             pll_hold_clocks: pll_hold,
@@ -579,7 +585,10 @@ impl SerdesInitModel {
             (self.state, self.pulse, self.timer) = (RESET, false, 0);
             (self.restarts, self.los_events, self.cdr_retries) = (0, 0, 0);
         }
-        for (k, x) in [i.tx_pll_lol, i.rx_cdr_lol, i.rx_los].into_iter().enumerate() {
+        for (k, x) in [i.tx_pll_lol, i.rx_cdr_lol, i.rx_los]
+            .into_iter()
+            .enumerate()
+        {
             self.sync[k] = [x, self.sync[k][0]];
         }
         out
@@ -884,10 +893,16 @@ mod tests {
             if c + l < n {
                 let i = &ins[c];
                 if i.tx_pll_lol {
-                    assert!(outs[c + l].tx_lane_rst, "TX lane out of reset {l} clocks after PLOL at {c}");
+                    assert!(
+                        outs[c + l].tx_lane_rst,
+                        "TX lane out of reset {l} clocks after PLOL at {c}"
+                    );
                 }
                 if i.tx_pll_lol || i.rx_cdr_lol || i.rx_los {
-                    assert!(outs[c + l].rx_lane_rst, "RX lane out of reset {l} clocks after a loss at {c}");
+                    assert!(
+                        outs[c + l].rx_lane_rst,
+                        "RX lane out of reset {l} clocks after a loss at {c}"
+                    );
                 }
             }
             if c == 0 {
@@ -921,7 +936,10 @@ mod tests {
             if prev.tx_lane_rst && !o.tx_lane_rst {
                 assert!(c >= p + l, "clock {c}");
                 for u in c - l - (p - 1)..=c - l {
-                    assert!(!ins[u].tx_pll_lol, "TX lane released at {c}, PLOL high at {u}");
+                    assert!(
+                        !ins[u].tx_pll_lol,
+                        "TX lane released at {c}, PLOL high at {u}"
+                    );
                 }
             }
             // The RX lane leaves reset only after the CDR was released and
@@ -939,7 +957,10 @@ mod tests {
                     );
                 }
                 for u in c - h..c {
-                    assert!(!outs[u].rx_cdr_rst && outs[u].state == CDR_HOLD, "clock {u}");
+                    assert!(
+                        !outs[u].rx_cdr_rst && outs[u].state == CDR_HOLD,
+                        "clock {u}"
+                    );
                 }
             }
         }
@@ -960,7 +981,10 @@ mod tests {
             v
         };
         for (s, len) in runs(&|o| o.tx_pll_rst) {
-            assert!(len >= t.reset_clocks as usize, "RESET from {s} lasted {len}");
+            assert!(
+                len >= t.reset_clocks as usize,
+                "RESET from {s} lasted {len}"
+            );
         }
         let min_cdr = (t.cdr_reset_clocks).min(t.reset_clocks + t.pll_hold_clocks) as usize;
         for (s, len) in runs(&|o| o.rx_cdr_rst) {
@@ -984,9 +1008,15 @@ mod tests {
         assert_eq!(ready, T.ready_at(pll_at, cdr_at));
         assert_eq!(tr.first(CDR, 0).unwrap() as u64, T.tx_ready_at(pll_at));
         let o = tr.last();
-        assert_eq!((o.state, o.restarts, o.los_events, o.cdr_retries), (READY, 0, 0, 0));
+        assert_eq!(
+            (o.state, o.restarts, o.los_events, o.cdr_retries),
+            (READY, 0, 0, 0)
+        );
         assert!(o.tx_pll_locked && o.cdr_locked && !o.los);
-        println!("clean power-up: READY in clock {ready} (R {} P {} H {})", T.reset_clocks, T.pll_hold_clocks, T.cdr_hold_clocks);
+        println!(
+            "clean power-up: READY in clock {ready} (R {} P {} H {})",
+            T.reset_clocks, T.pll_hold_clocks, T.cdr_hold_clocks
+        );
     }
 
     /// Flags low from the first clock (open loop): `READY` in clock
@@ -1029,7 +1059,9 @@ mod tests {
         assert!(pll_at >= release + lock as u64);
         let cdr = tr.first(CDR, 0).unwrap() as u64;
         assert_eq!(cdr, T.tx_ready_at(pll_at));
-        assert!(tr.outs[..cdr as usize].iter().all(|o| o.tx_lane_rst && o.rx_cdr_rst));
+        assert!(tr.outs[..cdr as usize]
+            .iter()
+            .all(|o| o.tx_lane_rst && o.rx_cdr_rst));
         let o = tr.last();
         assert_eq!((o.state, o.restarts, o.cdr_retries), (READY, 0, 0));
     }
@@ -1119,7 +1151,10 @@ mod tests {
         assert_eq!(tr.outs[lost + l - 1].state, READY);
         assert_eq!(tr.outs[lost + l].state, RESET);
         let o = tr.last();
-        assert_eq!((o.state, o.restarts, o.los_events, o.cdr_retries), (READY, 1, 0, 0));
+        assert_eq!(
+            (o.state, o.restarts, o.los_events, o.cdr_retries),
+            (READY, 1, 0, 0)
+        );
     }
 
     #[test]
@@ -1143,11 +1178,14 @@ mod tests {
         // Still in CDR, CDR reset released, while dark.
         assert!((off + l + T.cdr_reset_clocks as usize..on as usize)
             .all(|c| tr.outs[c].state == CDR && !tr.outs[c].rx_cdr_rst));
-        let back = tr.first(READY, off).unwrap() as u64;
+        let back = tr.first(READY, off + l).unwrap() as u64;
         let cdr_at = tr.holds_from(|i| !i.rx_cdr_lol && !i.rx_los);
         assert_eq!(back, cdr_at + SYNC_CLOCKS + 1 + T.cdr_hold_clocks as u64);
         let o = tr.last();
-        assert_eq!((o.state, o.restarts, o.los_events, o.cdr_retries), (READY, 0, 1, 0));
+        assert_eq!(
+            (o.state, o.restarts, o.los_events, o.cdr_retries),
+            (READY, 0, 1, 0)
+        );
         assert!(o.tx_ready, "the TX lane stays out of reset through a cut");
         assert!(tr.outs[off..].iter().all(|o| o.tx_ready));
     }
@@ -1187,7 +1225,9 @@ mod tests {
         for _ in 0..24 {
             let len = 6_000u64;
             let mut events = |rng: &mut ChaCha8Rng, k: u32| {
-                let mut v: Vec<u64> = (0..rng.gen_range(0..k)).map(|_| rng.gen_range(0..len)).collect();
+                let mut v: Vec<u64> = (0..rng.gen_range(0..k))
+                    .map(|_| rng.gen_range(0..len))
+                    .collect();
                 v.sort();
                 v
             };
@@ -1217,7 +1257,11 @@ mod tests {
                 visits[o.state as usize] += 1;
             }
             let o = tr.last();
-            (restarts, los_events, retries) = (restarts + o.restarts, los_events + o.los_events, retries + o.cdr_retries);
+            (restarts, los_events, retries) = (
+                restarts + o.restarts,
+                los_events + o.los_events,
+                retries + o.cdr_retries,
+            );
             clocks += tr.outs.len();
         }
         println!("SerdesInit random: {clocks} clocks, visits {visits:?}, restarts {restarts}, LOS events {los_events}, CDR retries {retries}");
@@ -1263,7 +1307,10 @@ mod tests {
         assert!(tr.outs[..=hold_end].iter().all(|o| o.rx_lane_rst));
         let o = tr.last();
         assert_eq!((o.state, o.restarts), (READY, 1));
-        assert_eq!(tr.first(READY, 0), Some(hold_end + t.ready_at(0, 0) as usize));
+        assert_eq!(
+            tr.first(READY, 0),
+            Some(hold_end + t.ready_at(0, 0) as usize)
+        );
     }
 
     #[test]
@@ -1297,6 +1344,10 @@ mod tests {
         use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint};
         let mut uut = SerdesInit::default();
         uut.connect_all();
-        assert_meets_timing(&uut, "phy_serdes_init", &[ClockConstraint::new("clock", 100.0)]);
+        assert_meets_timing(
+            &uut,
+            "phy_serdes_init",
+            &[ClockConstraint::new("clock", 100.0)],
+        );
     }
 }
