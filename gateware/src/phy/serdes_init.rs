@@ -148,8 +148,8 @@ impl InitTiming {
         Ok(())
     }
 
-    /// The clock `READY` is reached in (counted from power-up or the last
-    /// clock of `reset` = clock 0), when PLOL is low at the block's input
+    /// The clock `READY` is reached in (clock 0: the first after power-up
+    /// or after the last clock with `reset` high), when PLOL is low at the block's input
     /// from clock `pll_locked_at` on and RLOL and RLOS from `cdr_locked_at`
     /// on, with no lock timeout on the way (see [`SerdesInit`]).
     pub fn ready_at(&self, pll_locked_at: u64, cdr_locked_at: u64) -> u64 {
@@ -183,20 +183,22 @@ pub struct InitTimingError {
 /// The transceiver bring-up state machine (see the module documentation for
 /// the order and the rules), clocked by clk100.
 ///
-/// Latency: with PLOL low at the input from clock `tp` and RLOL, RLOS low
-/// from clock `tc` (clock 0 = power-up, or the last clock `reset` is high),
-/// and no CDR timeout on the way, the TX lane leaves reset (state `CDR`,
-/// `tx_ready`) and the CDR reset is released in clock `E = max(R, tp + 2)
-/// + P`, and the RX lane (state `READY`, `rx_ready`) leaves reset in clock
-/// `max(E, tc + 2) + 1 + H` ([`InitTiming::ready_at`]). That is
-/// `R + P + H + 1` if the flags are low from the start; a CDR that locks
-/// `d` clocks after its reset is released (`tc = E + d`) gives
-/// `R + P + d + 3 + H` with an early TX PLL. A loss (PLOL, or RLOL/RLOS in `CDR_HOLD`/`READY`) at the input in
-/// clock `u` asserts the RX lane reset (and for PLOL the TX lane reset) in
-/// clock `u + 3` ([`LOSS_TO_RESET_CLOCKS`]). The reset outputs and the
-/// status port are registers (glitch-free into the DCU); the state, the
-/// resets and `tx_ready`/`rx_ready` change together. Throughput: n/a (a
-/// control block).
+/// Latency: count clock 0 as the first clock after power-up (or after the
+/// last clock with `reset` high). With PLOL low at the input from clock
+/// `tp` on, RLOL and RLOS low from clock `tc` on, and no CDR timeout on the
+/// way, the TX lane leaves reset (state `CDR`, `tx_ready`) and the CDR
+/// reset is released in clock `E = max(R, tp + 2) + P`; the RX lane
+/// (state `READY`, `rx_ready`) leaves reset in clock
+/// `max(E, tc + 2) + 1 + H` ([`InitTiming::tx_ready_at`],
+/// [`InitTiming::ready_at`]). That is `R + P + H + 1` if the flags are low
+/// from the start; with an early TX PLL and a CDR that locks `d` clocks
+/// after its reset is released (`tc = E + d`), it is `R + P + d + 3 + H`.
+/// A loss (PLOL, or RLOL/RLOS in `CDR_HOLD`/`READY`) at the input in clock
+/// `u` asserts the RX lane reset (and for PLOL the TX lane reset) in clock
+/// `u + 3` ([`LOSS_TO_RESET_CLOCKS`]). The reset outputs and the status
+/// port are registers (glitch-free into the DCU); the state, the resets and
+/// `tx_ready`/`rx_ready` change together. Throughput: n/a (a control
+/// block).
 ///
 /// Reset: at power-up every register is zero: state `RESET` with every reset
 /// held, timer and counters zero. `reset` (synchronous, clk100) does the
@@ -935,41 +937,40 @@ mod tests {
             // in a row (at the input, L clocks before).
             if prev.tx_lane_rst && !o.tx_lane_rst {
                 assert!(c >= p + l, "clock {c}");
-                for u in c - l - (p - 1)..=c - l {
-                    assert!(
-                        !ins[u].tx_pll_lol,
-                        "TX lane released at {c}, PLOL high at {u}"
-                    );
-                }
+                let bad = (c - l - (p - 1)..=c - l).find(|&u| ins[u].tx_pll_lol);
+                assert!(
+                    bad.is_none(),
+                    "TX lane released at {c}, PLOL high at {bad:?}"
+                );
             }
             // The RX lane leaves reset only after the CDR was released and
             // locked with a signal (and the TX PLL locked) for H + 1 clocks
             // in a row at the input, and the reset of the CDR was released
             // the whole time.
             if prev.rx_lane_rst && !o.rx_lane_rst {
-                assert!(c >= h + l + 1, "clock {c}");
+                assert!(c > h + l, "clock {c}");
                 assert!(!reset_since(c - l - h, c - 1));
-                for u in c - l - h..=c - l {
+                let bad = (c - l - h..=c - l).find(|&u| {
                     let i = &ins[u];
-                    assert!(
-                        !(i.tx_pll_lol || i.rx_cdr_lol || i.rx_los),
-                        "RX lane released at {c}, lock or signal missing at {u}: {i:?}"
-                    );
-                }
-                for u in c - h..c {
-                    assert!(
-                        !outs[u].rx_cdr_rst && outs[u].state == CDR_HOLD,
-                        "clock {u}"
-                    );
-                }
+                    i.tx_pll_lol || i.rx_cdr_lol || i.rx_los
+                });
+                assert!(
+                    bad.is_none(),
+                    "RX lane released at {c}, lock or signal missing at {bad:?}"
+                );
+                let bad = (c - h..c).find(|&u| outs[u].rx_cdr_rst || outs[u].state != CDR_HOLD);
+                assert!(
+                    bad.is_none(),
+                    "RX lane released at {c}, not held at {bad:?}"
+                );
             }
         }
         // Every completed run of a reset lasts its minimum.
         let runs = |f: &dyn Fn(&InitOut) -> bool| {
             let mut v = vec![];
             let mut start = None;
-            for c in 0..n {
-                match (start, f(&outs[c])) {
+            for (c, o) in outs.iter().enumerate() {
+                match (start, f(o)) {
                     (None, true) => start = Some(c),
                     (Some(s), false) => {
                         v.push((s, c - s));
@@ -1224,7 +1225,7 @@ mod tests {
         let (mut restarts, mut los_events, mut retries, mut clocks) = (0, 0, 0, 0);
         for _ in 0..24 {
             let len = 6_000u64;
-            let mut events = |rng: &mut ChaCha8Rng, k: u32| {
+            let events = |rng: &mut ChaCha8Rng, k: u32| {
                 let mut v: Vec<u64> = (0..rng.gen_range(0..k))
                     .map(|_| rng.gen_range(0..len))
                     .collect();
