@@ -54,6 +54,16 @@
 //! (clk100 = 100 MHz, so 100 clocks = 1 µs). Simulations use small values
 //! ([`InitTiming::new`]). Each must be 1..=[`MAX_CLOCKS`] (the 24-bit timer:
 //! 167 ms at 100 MHz); [`SerdesInit::try_new`] says which one is not.
+//!
+//! # Size and timing
+//!
+//! 135 flip-flops (6 synchroniser, 4 state, 1 pulse flag, 24 timer, 4
+//! reset, 3 x 32 counter) and about 300 LUTs (yosys `synth_ecp5`, board
+//! timing). Placed and routed alone on an LFE5UM5G-45F, speed 8
+//! (`scripts/timing serdes_init_meets_timing`, nextpnr seed 1): 233 MHz against clk100's
+//! 100 MHz; the worst path is the timer's compare and reload (7 logic
+//! levels). The status inputs are asynchronous and land only on the first
+//! synchroniser flip-flop: in a top, they need no timing constraint.
 
 use crate::bundles::PhyStatus;
 use fiberloop_spec::phy::init_state;
