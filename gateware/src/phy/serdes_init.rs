@@ -60,9 +60,9 @@
 //! 135 flip-flops (6 synchroniser, 4 state, 1 pulse flag, 24 timer, 4
 //! reset, 3 x 32 counter) and about 300 LUTs (yosys `synth_ecp5`, board
 //! timing). Placed and routed alone on an LFE5UM5G-45F, speed 8
-//! (`scripts/timing serdes_init_meets_timing`, nextpnr seed 1): 233 MHz against clk100's
-//! 100 MHz; the worst path is the timer's compare and reload (7 logic
-//! levels). The status inputs are asynchronous and land only on the first
+//! (`scripts/timing serdes_init_meets_timing`, nextpnr seed 1): 233 MHz
+//! against clk100's 100 MHz; the worst path is the timer's compare and
+//! reload (7 logic levels). The status inputs are asynchronous and land only on the first
 //! synchroniser flip-flop: in a top, they need no timing constraint.
 
 use crate::bundles::PhyStatus;
