@@ -1275,7 +1275,10 @@ mod tests {
             );
             clocks += tr.outs.len();
         }
-        println!("SerdesInit random: {clocks} clocks, visits {visits:?}, restarts {restarts}, LOS events {los_events}, CDR retries {retries}");
+        println!(
+            "SerdesInit random: {clocks} clocks, visits by state {visits:?}, \
+             restarts {restarts}, LOS events {los_events}, CDR retries {retries}"
+        );
         assert!(visits.iter().all(|&v| v > 1_000), "{visits:?}");
         assert!(restarts > 10 && los_events > 10 && retries > 10);
     }
