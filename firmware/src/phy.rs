@@ -247,7 +247,10 @@ mod tests {
             }
         ));
         let writes = bus.writes_to(regs::PRBS_CTRL);
-        assert_eq!(writes.last().unwrap() & prbs_ctrl::SOURCE_MASK, source::LOOP);
+        assert_eq!(
+            writes.last().unwrap() & prbs_ctrl::SOURCE_MASK,
+            source::LOOP
+        );
     }
 
     #[test]

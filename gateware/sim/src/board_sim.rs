@@ -222,7 +222,10 @@ impl BoardSim {
         // No transceiver in this top: the harness reports one that is up
         // (its receiver's lock and signal follow the fiber's light, in
         // `step`).
-        sim.m.set(sim.p.phy_state, fiberloop_spec::phy::init_state::READY as u64);
+        sim.m.set(
+            sim.p.phy_state,
+            fiberloop_spec::phy::init_state::READY as u64,
+        );
         for (k, v) in [1, 1, 0, 1, 1].into_iter().enumerate() {
             sim.m.set(sim.p.phy_flags[k], v);
         }

@@ -361,8 +361,10 @@ impl LoopSim {
         use fiberloop_spec::phy::prbs_ctrl as f;
         let p = &self.p;
         self.m.set(p.aids_source, (ctrl & f::SOURCE_MASK) as u64);
-        self.m
-            .set(p.aids_pattern, ((ctrl >> f::PATTERN_SHIFT) & f::PATTERN_MASK) as u64);
+        self.m.set(
+            p.aids_pattern,
+            ((ctrl >> f::PATTERN_SHIFT) & f::PATTERN_MASK) as u64,
+        );
         self.m.set(p.aids_check, (ctrl & f::CHECK != 0) as u64);
         self.m.set(p.aids_clear, clear as u64);
     }
@@ -370,7 +372,10 @@ impl LoopSim {
     /// The line receiver is word-aligned, and the fiber brought light in
     /// the last clock.
     pub fn line_up(&self) -> (bool, bool) {
-        (self.m.get(self.p.aligned) == 1, self.m.get(self.p.rx_signal) == 1)
+        (
+            self.m.get(self.p.aligned) == 1,
+            self.m.get(self.p.rx_signal) == 1,
+        )
     }
 
     /// The bring-up aids' report: `(PRBS_STATUS, bits, errors, TX kHz,

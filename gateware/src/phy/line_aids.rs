@@ -164,8 +164,7 @@ impl Logic for LineAids {
     fn update(&mut self) {
         // ---- word clock ----
         dff_setup!(
-            self, clock, clr_t, lk_s1, lk_s2, ll_s1, ll_s2, req_t, ack_s1, ack_s2, bits_q,
-            errors_q
+            self, clock, clr_t, lk_s1, lk_s2, ll_s1, ll_s2, req_t, ack_s1, ack_s2, bits_q, errors_q
         );
         // ---- receive clock ----
         self.pat_s1.clock.next = self.rx_clock.val();
