@@ -387,7 +387,13 @@ pub enum CheckState {
 /// Counting: a word presented while `locked_out` is high and `check_in` is
 /// high counts: `bits_out += 20`, `errors_out +=` its flipped bits (64-bit
 /// counters, visible 3 clocks after the word). `check_in` does not affect
-/// locking.
+/// locking. When the stream really changes under a locked checker (a new bit
+/// slip after a re-lock of the CDR, another pattern at the far end), the
+/// words until lock is lost are counted with their ~50 % errors: under
+/// `2 * LOSS_ERRORS + 60` errors (and their bits) per such event (the rest
+/// of the window it falls in, the next window up to the loss, and two words
+/// in the pipeline), which the sticky `lock_lost_out` reports; a test that
+/// must be exact clears after such an event.
 ///
 /// `clear_in` (strobe): counters to 0, `lock_lost_out` to 0, back to Load;
 /// words already in the pipeline are not counted. A change of `pattern_in`
