@@ -1133,7 +1133,7 @@ mod tests {
                 g.next_bit();
             }
             let mut mask = 0u32;
-            if k >= 20 && k < 6_000 {
+            if (20..6_000).contains(&k) {
                 for b in 0..WORD_BITS {
                     if rng.gen_bool(1e-2) {
                         mask |= 1 << b;
@@ -1147,7 +1147,7 @@ mod tests {
                 check: k < 6_000,
                 clear: false,
             });
-            if k >= 12 && k < 6_000 {
+            if (12..6_000).contains(&k) {
                 assert!(o.locked, "lock lost at word {k} at a BER of 1e-2");
                 counted_words += 1;
                 flips += mask.count_ones() as u64;
