@@ -31,8 +31,8 @@
 //! count covers exactly `window` reference clocks.
 //!
 //! Latency: the count of a window is in `khz_out` one clock after the
-//! window's last reference clock, in `read_khz_out` 3 to 4 read clocks
-//! later. Throughput: one count per window. Reset: none. At power-up every
+//! window's last reference clock, in `read_khz_out` from the third
+//! read-clock edge after that (2 to 3 read periods later). Throughput: one count per window. Reset: none. At power-up every
 //! register is zero: the first window end only sets the starting count, so
 //! `valid_out` (and, after crossing, `read_valid_out`) goes high at the
 //! second window end, with the first full window's count. A stopped
