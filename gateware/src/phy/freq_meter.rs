@@ -31,8 +31,8 @@
 //! count covers exactly `window` reference clocks.
 //!
 //! Latency: the count of a window is in `khz_out` one clock after the
-//! window's last reference clock, in `read_khz_out` 3 to 4 read clocks
-//! later. Throughput: one count per window. Reset: none. At power-up every
+//! window's last reference clock, in `read_khz_out` from the third
+//! read-clock edge after that (2 to 3 read periods later). Throughput: one count per window. Reset: none. At power-up every
 //! register is zero: the first window end only sets the starting count, so
 //! `valid_out` (and, after crossing, `read_valid_out`) goes high at the
 //! second window end, with the first full window's count. A stopped
@@ -347,10 +347,9 @@ mod tests {
                 .map(|k| self.next[k])
                 .min()
                 .unwrap();
-            let mut e = [false; 3];
-            for k in 0..3 {
-                if self.period[k] > 0 && self.next[k] == t {
-                    e[k] = true;
+            let e = [0, 1, 2].map(|k| self.period[k] > 0 && self.next[k] == t);
+            for (k, &edge) in e.iter().enumerate() {
+                if edge {
                     self.next[k] += self.period[k];
                 }
             }
@@ -400,13 +399,14 @@ mod tests {
 
     /// Runs hardware and model side by side over `instants`, comparing the
     /// outputs after every instant; returns the counts published at the
-    /// window ends once valid (reference domain) and how many read-domain updates were seen.
+    /// window ends once valid (reference domain), how many times the read
+    /// domain's outputs changed, and the last outputs.
     fn lockstep(
         window: u32,
         period: [u64; 3],
         phase: [u64; 3],
         instants: usize,
-    ) -> (Vec<u32>, usize) {
+    ) -> (Vec<u32>, usize, MeterOut) {
         let mut hw = Hw::new(window);
         let mut model = FreqMeterModel::new(window);
         let mut tl = Timeline {
@@ -429,7 +429,7 @@ mod tests {
                 (m.read_khz != prev.read_khz || m.read_valid != prev.read_valid) as usize;
             prev = m;
         }
-        (counts, read_updates)
+        (counts, read_updates, prev)
     }
 
     /// Seeded clock periods and phases around the board's (measured 125 MHz
@@ -444,18 +444,28 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let ppm = rng.gen_range(-300.0..300.0);
+            // Run 4: measured and reference clocks at one rate and phase
+            // (every measured edge meets a reference edge), read at 8 ns.
+            let ppm = if k == 4 {
+                0.0
+            } else {
+                rng.gen_range(-300.0..300.0)
+            };
             let meas_fs = (1e9 / (mhz * (1.0 + ppm * 1e-6))).round() as u64;
             let reference = 10_000_000u64;
-            let read = 8_000_000u64 + rng.gen_range(0..2000) * 1000;
+            let read = 8_000_000u64
+                + if k == 4 {
+                    0
+                } else {
+                    rng.gen_range(0..2000) * 1000
+                };
             let phase = [
                 rng.gen_range(0..meas_fs),
                 rng.gen_range(0..reference),
                 rng.gen_range(0..read),
             ];
-            // Some runs share edges exactly: phases aligned to the reference.
             let phase = if k == 4 { [0, 0, 0] } else { phase };
-            let (counts, reads) = lockstep(window, [meas_fs, reference, read], phase, 30_000);
+            let (counts, reads, last) = lockstep(window, [meas_fs, reference, read], phase, 30_000);
             let expect = window as f64 * reference as f64 / meas_fs as f64;
             let (lo, hi) = (counts.iter().min(), counts.iter().max());
             println!(
@@ -470,6 +480,11 @@ mod tests {
                 );
             }
             assert!(reads >= 2);
+            // The read side holds one of the published counts.
+            assert!(
+                last.read_valid && counts.contains(&last.read_khz),
+                "{last:?}"
+            );
         }
     }
 

@@ -387,7 +387,13 @@ pub enum CheckState {
 /// Counting: a word presented while `locked_out` is high and `check_in` is
 /// high counts: `bits_out += 20`, `errors_out +=` its flipped bits (64-bit
 /// counters, visible 3 clocks after the word). `check_in` does not affect
-/// locking.
+/// locking. When the stream really changes under a locked checker (a new bit
+/// slip after a re-lock of the CDR, another pattern at the far end), the
+/// words until lock is lost are counted with their ~50 % errors: under
+/// `2 * LOSS_ERRORS + 60` errors (and their bits) per such event (the rest
+/// of the window it falls in, the next window up to the loss, and two words
+/// in the pipeline), which the sticky `lock_lost_out` reports; a test that
+/// must be exact clears after such an event.
 ///
 /// `clear_in` (strobe): counters to 0, `lock_lost_out` to 0, back to Load;
 /// words already in the pipeline are not counted. A change of `pattern_in`
@@ -1108,6 +1114,64 @@ mod tests {
             });
         }
         assert_eq!(o, CheckOut::default());
+    }
+
+    /// The lock rules at work: a BER of 1e-2 (independent flips per bit)
+    /// keeps lock and every flip is counted; a bit slip of the stream (one
+    /// line bit lost, as at a CDR re-lock) loses lock within two windows,
+    /// sets `lock_lost`, and the checker locks again on the new slip.
+    #[test]
+    fn prbs_check_keeps_lock_under_noise_and_relocks_after_a_slip() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x9B55_0006);
+        let mut hw = check_hw();
+        let mut g = SoftGen::new(Prbs::Prbs31);
+        let code = Prbs::Prbs31.code() as u8;
+        let (mut flips, mut counted_words, mut lost_at, mut relocked_at) = (0u64, 0u64, None, None);
+        let mut o = CheckOut::default();
+        for k in 0..12_000usize {
+            if k == 6_000 {
+                g.next_bit();
+            }
+            let mut mask = 0u32;
+            if (20..6_000).contains(&k) {
+                for b in 0..WORD_BITS {
+                    if rng.gen_bool(1e-2) {
+                        mask |= 1 << b;
+                    }
+                }
+            }
+            let w = g.next_word() ^ mask;
+            o = hw.step(&CheckIn {
+                data: w,
+                pattern: code,
+                check: k < 6_000,
+                clear: false,
+            });
+            if (12..6_000).contains(&k) {
+                assert!(o.locked, "lock lost at word {k} at a BER of 1e-2");
+                counted_words += 1;
+                flips += mask.count_ones() as u64;
+            }
+            if k >= 6_000 && !o.locked && lost_at.is_none() {
+                lost_at = Some(k);
+            }
+            if lost_at.is_some() && o.locked && relocked_at.is_none() {
+                relocked_at = Some(k);
+            }
+        }
+        let (lost_at, relocked_at) = (lost_at.unwrap(), relocked_at.unwrap());
+        println!(
+            "PrbsCheck: BER 1e-2: {flips} flips in {counted_words} words counted; \
+             slip at word 6000: lock lost at {lost_at}, back at {relocked_at}; {o:?}"
+        );
+        assert!(
+            lost_at - 6_000 <= 2 * WINDOW_WORDS as usize + 3,
+            "{lost_at}"
+        );
+        assert!(relocked_at - lost_at <= 12, "{relocked_at}");
+        assert!(o.locked && o.lock_lost);
+        // Counting stopped at the slip (check low), so the counts are exact.
+        assert_eq!((o.errors, o.bits), (flips, counted_words * 20));
     }
 
     #[test]
