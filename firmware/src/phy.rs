@@ -69,6 +69,22 @@ pub fn read_link<B: RegisterBus>(bus: &mut B) -> Result<LinkReport, B> {
     })
 }
 
+/// Reads the link report, first letting the clock meters finish a window
+/// (a meter reads 0 until its second 1 ms window has ended, and a stopped
+/// clock reads 0): re-reads while a meter reads 0, at most `max_polls`
+/// times, with the bus's idle between. A clock that stays stopped is
+/// reported as 0.
+pub fn read_link_settled<B: RegisterBus>(bus: &mut B, max_polls: u32) -> Result<LinkReport, B> {
+    let mut r = read_link(bus)?;
+    let mut i = 0;
+    while (r.tx_khz == 0 || r.rx_khz == 0) && i < max_polls {
+        i += 1;
+        bus.idle(i);
+        r = read_link(bus)?;
+    }
+    Ok(r)
+}
+
 /// The PRBS checker's counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PrbsCount {
@@ -251,6 +267,21 @@ mod tests {
             writes.last().unwrap() & prbs_ctrl::SOURCE_MASK,
             source::LOOP
         );
+    }
+
+    #[test]
+    fn settled_read_waits_for_the_meters() {
+        let mut bus = MockBus::new();
+        bus.script(regs::TX_CLOCK_KHZ, &[0, 0, 125_000]);
+        bus.script(regs::RX_CLOCK_KHZ, &[0, 124_999, 125_001]);
+        let r = read_link_settled(&mut bus, 10).unwrap();
+        assert_eq!((r.tx_khz, r.rx_khz), (125_000, 125_001));
+        assert_eq!(bus.reads_of(regs::PHY_STATUS), 3);
+        // A clock that never runs: the polls end, 0 is reported.
+        let mut bus = MockBus::new();
+        let r = read_link_settled(&mut bus, 4).unwrap();
+        assert_eq!((r.tx_khz, r.rx_khz), (0, 0));
+        assert_eq!(bus.reads_of(regs::PHY_STATUS), 5);
     }
 
     #[test]

@@ -261,7 +261,49 @@ impl Logic for LineAids {
         self.rx_meter.clock.next = self.ref_clock.val();
         self.rx_meter.meas_clock.next = self.rx_clock.val();
         self.rx_meter.read_clock.next = self.clock.val();
-        self.aids.tx_khz.next = self.tx_meter.read_khz_out.val();
-        self.aids.rx_khz.next = self.rx_meter.read_khz_out.val();
+        // 0 until a meter has counted a full window (its first window end
+        // only starts the count).
+        self.aids.tx_khz.next = 0.into();
+        if self.tx_meter.read_valid_out.val() {
+            self.aids.tx_khz.next = self.tx_meter.read_khz_out.val();
+        }
+        self.aids.rx_khz.next = 0.into();
+        if self.rx_meter.read_valid_out.val() {
+            self.aids.rx_khz.next = self.rx_meter.read_khz_out.val();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_aids_synthesizes() {
+        let mut uut = LineAids::default();
+        uut.connect_all();
+        let r = fiberloop_harness::synth::synth_block(&uut, "line_aids").unwrap();
+        println!("line aids: {r}");
+        assert!(r.luts() > 0 && r.luts() < 3_000, "{r}");
+        assert_eq!(r.dsps(), 0, "{r}");
+    }
+
+    /// Out of context on the 45F: both word clocks 10 % above 125 MHz,
+    /// clk100 10 % above 100 MHz.
+    #[test]
+    #[cfg(feature = "pnr")]
+    fn line_aids_meets_timing() {
+        use fiberloop_harness::pnr::{assert_meets_timing, ClockConstraint, WORD_CLOCK_MHZ};
+        let mut uut = LineAids::default();
+        uut.connect_all();
+        assert_meets_timing(
+            &uut,
+            "line_aids",
+            &[
+                ClockConstraint::new("clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("ref_clock", 100.0),
+            ],
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{client_error, open_device, Failure, Target};
 use fiberloop::device::client::firmware_error;
-use fiberloop_firmware::phy::{read_link, LinkReport};
+use fiberloop_firmware::phy::{read_link_settled, LinkReport};
 use fiberloop_spec::phy::phy_status as f;
 use fiberloop_spec::regs;
 
@@ -60,11 +60,15 @@ pub fn print_link(r: &LinkReport) {
     println!("RX word clock        : {:.3} MHz", r.rx_khz as f64 / 1e3);
 }
 
+/// Polls for the clock meters' first window (the backoff's pauses add up
+/// to about 6 ms of device time).
+pub const METER_POLLS: u32 = 13;
+
 /// Reads and prints the link report.
 pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
     let mut c = open_device(device)?;
     c.ping().map_err(client_error)?;
-    let r = read_link(&mut c).map_err(|e| client_error(firmware_error(e)))?;
+    let r = read_link_settled(&mut c, METER_POLLS).map_err(|e| client_error(firmware_error(e)))?;
     if args.json {
         println!("{}", link_json(&r));
     } else {

@@ -32,7 +32,7 @@ pub fn run(device: &Target, args: Args) -> Result<(), Failure> {
         c.fill().map_err(client_error)?;
     }
     let k = c.counters().map_err(client_error)?;
-    let phy = fiberloop_firmware::phy::read_link(&mut c)
+    let phy = fiberloop_firmware::phy::read_link_settled(&mut c, super::link::METER_POLLS)
         .map_err(|e| client_error(fiberloop::device::client::firmware_error(e)))?;
     let prbs = fiberloop_firmware::phy::read_prbs(&mut c)
         .map_err(|e| client_error(fiberloop::device::client::firmware_error(e)))?;
