@@ -2,3 +2,4 @@
 //! one table, and the behavioural models that stand in for them in
 //! simulation.
 pub mod dcua;
+pub mod dcua_model;
