@@ -400,11 +400,12 @@ mod tests {
         let k = w.iter().position(|p| p.name == "led2").unwrap();
         w[k].io = IoType::Lvcmos33;
         let err = check_banks(&w).unwrap_err();
-        assert!(err.contains("bank 2"), "{err}");
-        // And in the LPF of a design using the two.
-        let mut bad = PINS.to_vec();
-        bad[k].io = IoType::Lvcmos33;
-        assert!(check_banks(&bad[..]).is_err());
+        assert!(err.contains("bank 2") && err.contains("led2"), "{err}");
+        // A SERDES pad given a bank, or a general IO without one.
+        let mut w = PINS.to_vec();
+        let k = w.iter().position(|p| p.name == "serdes_tx_p").unwrap();
+        w[k].bank = Some(1);
+        assert!(check_banks(&w).unwrap_err().contains("serdes_tx_p"));
     }
 
     #[test]

@@ -66,8 +66,8 @@
 //! table (yosys's `hierarchy -check` refuses parameters a stub does not
 //! declare; `synth_ecp5` then replaces the stub by its own cell library
 //! model), and the stub is guarded by `` `ifndef `` because rust-hdl emits
-//! `cores` once per instance (two DCUs would otherwise declare `DCUA`
-//! twice).
+//! `cores` once per instance: yosys takes a black box declared twice, but
+//! Verilator (`MODDUP`) and other readers do not.
 
 use crate::bundles::DcuFabric;
 use rust_hdl::prelude::*;
@@ -117,6 +117,24 @@ pub const REFCLK_MHZ: f64 = 156.25;
 pub const LINE_GBPS: f64 = 2.5;
 /// The word clock (`FF_TX_PCLK`, `FF_RX_PCLK`), MHz: 20 bits a word.
 pub const WORD_CLOCK_MHZ: f64 = LINE_GBPS * 1000.0 / 20.0;
+
+/// The wire inside [`Dcua`]'s module that carries `FF_TX_PCLK`: in the
+/// flattened netlist the TX word clock net is `<instance path>.dcu_tx_pclk`
+/// (`dcu.dcu_tx_pclk` for a `Dcua` field `dcu` of the top; nested
+/// instances join their field names with `.`), the name an LPF's
+/// `FREQUENCY NET` takes ([`pclk_nets`]).
+pub const TX_PCLK_WIRE: &str = "dcu_tx_pclk";
+/// The wire that carries `FF_RX_PCLK` (see [`TX_PCLK_WIRE`]).
+pub const RX_PCLK_WIRE: &str = "dcu_rx_pclk";
+
+/// The TX and RX word clock nets of the [`Dcua`] at `instance` (its field
+/// path from the top, `.`-joined: `"dcu"`, `"board.dcu"`), for the LPF.
+pub fn pclk_nets(instance: &str) -> (String, String) {
+    (
+        format!("{instance}.{TX_PCLK_WIRE}"),
+        format!("{instance}.{RX_PCLK_WIRE}"),
+    )
+}
 
 /// Every DCUA parameter the design sets (see the module documentation for
 /// the departures from LiteICLink's set and for what unset means).
@@ -683,12 +701,92 @@ impl Logic for ExtRefB {
     }
 }
 
+/// The bitstream check, for every test that builds a DCUA into a bitstream
+/// (this module's `dcua_synthesizes`, the board top's).
+#[cfg(test)]
+mod bitstream_check {
+    use super::*;
+    use fiberloop_harness::bitstream::ChipConfig;
+    use std::collections::BTreeMap;
+
+    /// Columns of DCU0's tiles on the 45F (DCU1 starts at column 69:
+    /// nextpnr puts EXTREF0 at X42 and DCU1's at X69).
+    pub(crate) const DCU0_COLUMNS: std::ops::RangeInclusive<u32> = 42..=53;
+
+    /// Checks the DCU words of an unpacked bitstream against the table:
+    /// every word with bits in the table has its value (nextpnr writes
+    /// zero words too, ecpunpack omits them: a missing word reads 0), no
+    /// other DCU word is non-zero, every DCU word sits in DCU0's tiles, and
+    /// the EXTREFB words are those of [`EXTREFB_PARAMS`]. Returns the
+    /// number of words compared (DCU plus EXTREF).
+    pub(crate) fn check_dcu_words(cfg: &ChipConfig) -> Result<usize, String> {
+        let want = expected_words()?;
+        let got: Vec<_> = cfg.words_with_prefix("DCU.");
+        let mut by_name = BTreeMap::new();
+        let mut errors = vec![];
+        for w in &got {
+            if !w.column.is_some_and(|c| DCU0_COLUMNS.contains(&c)) {
+                errors.push(format!("DCU.{} in tile {} is not in DCU0", w.name, w.tile));
+            }
+            if by_name.insert(w.name.clone(), w.value).is_some() {
+                errors.push(format!("DCU.{} appears twice", w.name));
+            }
+        }
+        let mut n = 0;
+        for (name, value) in &want {
+            let actual = by_name.remove(*name).unwrap_or(0);
+            n += 1;
+            if actual != *value {
+                errors.push(format!(
+                    "DCU.{name}: bitstream {actual:#b}, table {value:#b}"
+                ));
+            }
+        }
+        for (name, value) in by_name {
+            if value != 0 {
+                errors.push(format!(
+                    "DCU.{name} = {value:#b} in the bitstream, not in the table"
+                ));
+            }
+        }
+        let ext: BTreeMap<_, _> = cfg
+            .words_with_prefix("EXTREF.")
+            .into_iter()
+            .map(|w| (w.name, w.value))
+            .collect();
+        for (name, value, _) in EXTREFB_PARAMS {
+            n += 1;
+            let want = param_value(value)?;
+            let actual = ext.get(*name).copied().unwrap_or(0);
+            if actual != want {
+                errors.push(format!("EXTREF.{name}: bitstream {actual}, table {want}"));
+            }
+        }
+        let modes = cfg.enums_named("DCU.MODE");
+        if modes.is_empty() || modes.iter().any(|(_, m)| m != "DCUA") {
+            errors.push(format!("DCU.MODE enums: {modes:?} (want DCUA)"));
+        }
+        if errors.is_empty() {
+            Ok(n)
+        } else {
+            Err(format!(
+                "{} DCU word(s) differ from the table:\n  {}",
+                errors.len(),
+                errors.join("\n  ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) use bitstream_check::check_dcu_words;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::board::versa;
     use fiberloop_harness::bitstream::{build_bitstream, ChipConfig};
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
 
     /// The smallest design around the two black boxes: a 20-bit counter
     /// sent in the TX domain, the parity of every received word in the RX
@@ -826,7 +924,11 @@ mod tests {
             ("led3", "led3"),
             ("led4", "led4"),
         ];
-        let clocks = [(TX_PCLK_NET, WORD_CLOCK_MHZ), (RX_PCLK_NET, WORD_CLOCK_MHZ)];
+        let (tx_pclk, rx_pclk) = pclk_nets("dcu");
+        let clocks = [
+            (tx_pclk.as_str(), WORD_CLOCK_MHZ),
+            (rx_pclk.as_str(), WORD_CLOCK_MHZ),
+        ];
         let lpf = versa::lpf(&ports, &clocks).unwrap();
         let b = build_bitstream(&generate_verilog(&uut), "top", &lpf, "dcua_probe", 1)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -847,77 +949,50 @@ mod tests {
         }
     }
 
-    /// The flattened names of the DCUA's word clock nets (what the LPF's
-    /// `FREQUENCY NET` names).
-    const TX_PCLK_NET: &str = "dcu.dcu_tx_pclk";
-    const RX_PCLK_NET: &str = "dcu.dcu_rx_pclk";
-
-    /// Columns of DCU0's tiles on the 45F (DCU1 starts at column 69:
-    /// nextpnr puts EXTREF0 at X42 and DCU1's at X69).
-    const DCU0_COLUMNS: std::ops::RangeInclusive<u32> = 42..=53;
-
-    /// Checks the DCU words of an unpacked bitstream against the table:
-    /// every word with bits in the table has its value (nextpnr writes
-    /// zero words too, ecpunpack omits them: a missing word reads 0), no
-    /// other DCU word is non-zero, every DCU word sits in DCU0's tiles, and
-    /// the EXTREFB words are those of [`EXTREFB_PARAMS`]. Returns the
-    /// number of words compared (DCU plus EXTREF).
-    fn check_dcu_words(cfg: &ChipConfig) -> Result<usize, String> {
-        let want = expected_words()?;
-        let got: Vec<_> = cfg.words_with_prefix("DCU.");
-        let mut by_name = BTreeMap::new();
-        let mut errors = vec![];
-        for w in &got {
-            if !w.column.is_some_and(|c| DCU0_COLUMNS.contains(&c)) {
-                errors.push(format!("DCU.{} in tile {} is not in DCU0", w.name, w.tile));
-            }
-            if by_name.insert(w.name.clone(), w.value).is_some() {
-                errors.push(format!("DCU.{} appears twice", w.name));
-            }
+    /// Two channels in one design synthesise; rust-hdl emits each
+    /// wrapper's `cores` once per instance, each copy under the guard.
+    #[test]
+    fn two_dcuas_synthesize() {
+        #[derive(LogicBlock, Default)]
+        struct Two {
+            refclk: Signal<In, Clock>,
+            a: Dcua,
+            b: Dcua,
+            q: Signal<Out, Bits<20>>,
         }
-        let mut n = 0;
-        for (name, value) in &want {
-            let actual = by_name.remove(*name).unwrap_or(0);
-            n += 1;
-            if actual != *value {
-                errors.push(format!(
-                    "DCU.{name}: bitstream {actual:#b}, table {value:#b}"
-                ));
+        impl Logic for Two {
+            #[hdl_gen]
+            fn update(&mut self) {
+                self.a.refclk.next = self.refclk.val();
+                self.b.refclk.next = self.refclk.val();
+                self.a.hdinp.next = self.b.hdoutp.val();
+                self.a.hdinn.next = self.b.hdoutn.val();
+                self.b.hdinp.next = self.a.hdoutp.val();
+                self.b.hdinn.next = self.a.hdoutn.val();
+                self.a.fabric.tx_data.next = self.b.fabric.rx_data.val();
+                self.b.fabric.tx_data.next = self.a.fabric.rx_data.val();
+                self.a.fabric.tx_pll_rst.next = self.b.fabric.rx_los.val();
+                self.a.fabric.rx_cdr_rst.next = self.b.fabric.rx_los.val();
+                self.a.fabric.tx_lane_rst.next = self.b.fabric.tx_pll_lol.val();
+                self.a.fabric.rx_lane_rst.next = self.b.fabric.rx_cdr_lol.val();
+                self.b.fabric.tx_pll_rst.next = self.a.fabric.rx_los.val();
+                self.b.fabric.rx_cdr_rst.next = self.a.fabric.rx_los.val();
+                self.b.fabric.tx_lane_rst.next = self.a.fabric.tx_pll_lol.val();
+                self.b.fabric.rx_lane_rst.next = self.a.fabric.rx_cdr_lol.val();
+                self.q.next = self.a.fabric.rx_data.val() ^ self.b.fabric.rx_data.val();
             }
         }
-        for (name, value) in by_name {
-            if value != 0 {
-                errors.push(format!(
-                    "DCU.{name} = {value:#b} in the bitstream, not in the table"
-                ));
-            }
-        }
-        let ext: BTreeMap<_, _> = cfg
-            .words_with_prefix("EXTREF.")
-            .into_iter()
-            .map(|w| (w.name, w.value))
-            .collect();
-        for (name, value, _) in EXTREFB_PARAMS {
-            n += 1;
-            let want = param_value(value)?;
-            let actual = ext.get(*name).copied().unwrap_or(0);
-            if actual != want {
-                errors.push(format!("EXTREF.{name}: bitstream {actual}, table {want}"));
-            }
-        }
-        let modes = cfg.enums_named("DCU.MODE");
-        if modes.is_empty() || modes.iter().any(|(_, m)| m != "DCUA") {
-            errors.push(format!("DCU.MODE enums: {modes:?} (want DCUA)"));
-        }
-        if errors.is_empty() {
-            Ok(n)
-        } else {
-            Err(format!(
-                "{} DCU word(s) differ from the table:\n  {}",
-                errors.len(),
-                errors.join("\n  ")
-            ))
-        }
+        let mut uut = Two::default();
+        uut.refclk.connect();
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        assert_eq!(
+            v.matches("module DCUA(").count(),
+            2,
+            "the stub is emitted per instance"
+        );
+        fiberloop_harness::synth::synth_ecp5(&v, "top", "vendor_two_dcuas")
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
