@@ -26,6 +26,7 @@
 //! Line-side words after 8b/10b decoding carry `data` plus `k` (`Bits<2>`,
 //! control symbol per lane) and per-lane `code_err` / `disp_err` flags.
 
+pub mod board;
 pub mod bundles;
 pub mod fec;
 #[cfg(test)]
@@ -39,3 +40,4 @@ pub mod mac;
 pub mod model;
 pub mod phy;
 pub mod top;
+pub mod vendor;

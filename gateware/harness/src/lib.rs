@@ -13,6 +13,9 @@
 //!   Verilog with a property module bound into it;
 //! * [`pnr`]: places and routes a block out of context with nextpnr-ecp5 on
 //!   the 45F and reads its Fmax per clock, utilisation and critical paths;
+//! * [`bitstream`]: builds a top with pins into a bitstream for the 45F
+//!   (yosys, nextpnr, ecppack) and reads it back with ecpunpack, so tests
+//!   can check the configuration words that went into it;
 //! * [`ft2232h`]: a cycle model of the FT2232H's synchronous FIFO side, the
 //!   chip on the other side of the USB FIFO pins;
 //! * [`selftest`]: a small fixture design run both in rust-hdl's simulator
@@ -22,6 +25,7 @@
 //! (which use this crate in their tests), then the simulated boards
 //! (`fiberloop-sim`), then the host.
 
+pub mod bitstream;
 pub mod formal;
 pub mod ft2232h;
 pub mod lockstep;

