@@ -9,7 +9,7 @@
 //! loop_tx_in --+                                    +--> tx_out
 //! PrbsGen -----+-- source mux ----------------------+
 //! LoopbackFifo-+   (rx_clock -> clock)
-//! rx_in (rx_clock) --> PrbsCheck --> snapshot handshake --> aids.bits/errors
+//! rx_in (rx_clock) --> PrbsCheck --> Snapshot x2 --> aids.bits/errors
 //! FreqMeter x2 (ref_clock) --> aids.tx_khz/rx_khz
 //! ```
 //!
@@ -20,13 +20,9 @@
 //!   lock anyway); the clear strobe as a toggle through two flip-flops, a
 //!   pulse on its change (three receive clocks later).
 //! * Receive clock to word clock: `locked` and `lock_lost` through two
-//!   flip-flops; the two 64-bit counters by a request/acknowledge
-//!   handshake: the word side toggles `req`; the receive side, seeing the
-//!   synchronised toggle, copies both counters into a snapshot register and
-//!   toggles `ack` in the same edge; the word side, seeing the synchronised
-//!   `ack` equal to `req`, copies the snapshot (unchanged since) and toggles
-//!   `req` again. A refresh every 6 clocks with equal clocks; the counts on
-//!   `aids` are at most that old.
+//!   flip-flops; the two 64-bit counters each through a [`Snapshot`] (a
+//!   request/acknowledge handshake: a refresh every 6 clocks with equal
+//!   clocks, the counts on `aids` at most that old).
 //! * Loopback: the received words cross into the word clock through a
 //!   dual-clock FIFO of raw words ([`LoopbackFifo`]): exact while the far
 //!   end's transmit clock is ours (a loop, or boards sharing a reference);
@@ -44,6 +40,7 @@ use crate::bundles::AidsPort;
 use crate::hostif::async_fifo::AsyncFifo;
 use crate::phy::freq_meter::FreqMeter;
 use crate::phy::prbs::{PrbsCheck, PrbsGen};
+use crate::phy::snapshot::Snapshot;
 use fiberloop_spec::phy::{source, METER_WINDOW_REF_CLOCKS};
 use rust_hdl::prelude::*;
 
@@ -91,16 +88,8 @@ pub struct LineAids {
     lk_s2: DFF<Bit>,
     ll_s1: DFF<Bit>,
     ll_s2: DFF<Bit>,
-    req_t: DFF<Bit>,
-    req_s1: DFF<Bit>,
-    req_s2: DFF<Bit>,
-    ack_t: DFF<Bit>,
-    ack_s1: DFF<Bit>,
-    ack_s2: DFF<Bit>,
-    snap_bits: DFF<Bits<64>>,
-    snap_errors: DFF<Bits<64>>,
-    bits_q: DFF<Bits<64>>,
-    errors_q: DFF<Bits<64>>,
+    bits_x: Snapshot<Bits<64>>,
+    errors_x: Snapshot<Bits<64>>,
     c_prbs: Constant<Bits<2>>,
     c_loopback: Constant<Bits<2>>,
 }
@@ -137,16 +126,8 @@ impl LineAids {
             lk_s2: Default::default(),
             ll_s1: Default::default(),
             ll_s2: Default::default(),
-            req_t: Default::default(),
-            req_s1: Default::default(),
-            req_s2: Default::default(),
-            ack_t: Default::default(),
-            ack_s1: Default::default(),
-            ack_s2: Default::default(),
-            snap_bits: Default::default(),
-            snap_errors: Default::default(),
-            bits_q: Default::default(),
-            errors_q: Default::default(),
+            bits_x: Default::default(),
+            errors_x: Default::default(),
             c_prbs: Constant::new((source::PRBS as u64).to_bits()),
             c_loopback: Constant::new((source::LOOPBACK as u64).to_bits()),
         }
@@ -163,9 +144,7 @@ impl Logic for LineAids {
     #[hdl_gen]
     fn update(&mut self) {
         // ---- word clock ----
-        dff_setup!(
-            self, clock, clr_t, lk_s1, lk_s2, ll_s1, ll_s2, req_t, ack_s1, ack_s2, bits_q, errors_q
-        );
+        dff_setup!(self, clock, clr_t, lk_s1, lk_s2, ll_s1, ll_s2);
         // ---- receive clock ----
         self.pat_s1.clock.next = self.rx_clock.val();
         self.pat_s2.clock.next = self.rx_clock.val();
@@ -176,14 +155,6 @@ impl Logic for LineAids {
         self.clr_s3.clock.next = self.rx_clock.val();
         self.lb_s1.clock.next = self.rx_clock.val();
         self.lb_s2.clock.next = self.rx_clock.val();
-        self.req_s1.clock.next = self.rx_clock.val();
-        self.req_s2.clock.next = self.rx_clock.val();
-        self.ack_t.clock.next = self.rx_clock.val();
-        self.snap_bits.clock.next = self.rx_clock.val();
-        self.snap_errors.clock.next = self.rx_clock.val();
-        self.ack_t.d.next = self.ack_t.q.val();
-        self.snap_bits.d.next = self.snap_bits.q.val();
-        self.snap_errors.d.next = self.snap_errors.q.val();
 
         // The generator runs while it is the source.
         self.gen.clock.next = self.clock.val();
@@ -215,24 +186,16 @@ impl Logic for LineAids {
         self.lk_s2.d.next = self.lk_s1.q.val();
         self.ll_s1.d.next = self.check.lock_lost_out.val();
         self.ll_s2.d.next = self.ll_s1.q.val();
-        self.req_s1.d.next = self.req_t.q.val();
-        self.req_s2.d.next = self.req_s1.q.val();
-        if self.req_s2.q.val() != self.ack_t.q.val() {
-            self.snap_bits.d.next = self.check.bits_out.val();
-            self.snap_errors.d.next = self.check.errors_out.val();
-            self.ack_t.d.next = self.req_s2.q.val();
-        }
-        self.ack_s1.d.next = self.ack_t.q.val();
-        self.ack_s2.d.next = self.ack_s1.q.val();
-        if self.ack_s2.q.val() == self.req_t.q.val() {
-            self.bits_q.d.next = self.snap_bits.q.val();
-            self.errors_q.d.next = self.snap_errors.q.val();
-            self.req_t.d.next = !self.req_t.q.val();
-        }
+        self.bits_x.src_clock.next = self.rx_clock.val();
+        self.bits_x.dst_clock.next = self.clock.val();
+        self.bits_x.data_in.next = self.check.bits_out.val();
+        self.errors_x.src_clock.next = self.rx_clock.val();
+        self.errors_x.dst_clock.next = self.clock.val();
+        self.errors_x.data_in.next = self.check.errors_out.val();
         self.aids.locked.next = self.lk_s2.q.val();
         self.aids.lock_lost.next = self.ll_s2.q.val();
-        self.aids.bits.next = self.bits_q.q.val();
-        self.aids.errors.next = self.errors_q.q.val();
+        self.aids.bits.next = self.bits_x.data_out.val();
+        self.aids.errors.next = self.errors_x.data_out.val();
 
         // Loopback: every received word into the FIFO while the loopback
         // is chosen, out in the word clock.

@@ -7,3 +7,4 @@ pub mod freq_meter;
 pub mod line_aids;
 pub mod prbs;
 pub mod serdes_init;
+pub mod snapshot;

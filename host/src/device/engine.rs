@@ -185,8 +185,8 @@ mod tests {
     #[test]
     fn errors_name_the_offending_word() {
         let mut e = engine();
-        let (h, _) = transact(&mut e, &request(1, cmd::READ, regs::ID, 5, &[]));
-        assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, 4));
+        let (h, _) = transact(&mut e, &request(1, cmd::READ, regs::ID, 6, &[]));
+        assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, 5));
         let (h, _) = transact(&mut e, &request(2, cmd::WRITE, regs::ID, 1, &[5]));
         assert_eq!((h.code, h.addr), (status::BAD_ADDRESS, regs::ID));
         let (h, _) = transact(&mut e, &request(3, cmd::READ, 0, 0, &[]));
