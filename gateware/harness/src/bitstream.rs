@@ -78,6 +78,20 @@ pub struct Bitstream {
     pub config: ChipConfig,
     /// Time in yosys, nextpnr, ecppack and ecpunpack together.
     pub build_time: Duration,
+    /// The device ID the bitstream is for (its header, as `ecpunpack`
+    /// reports it).
+    pub idcode: Option<u32>,
+}
+
+/// The JTAG IDCODE of the LFE5UM5G-45F.
+pub const IDCODE_LFE5UM5G_45F: u32 = 0x8111_2043;
+
+/// The device ID in `ecpunpack`'s log (`bitstream: device ID: 0x81112043`).
+pub fn idcode_in_log(log: &str) -> Option<u32> {
+    log.lines()
+        .filter_map(|l| l.split("device ID: 0x").nth(1))
+        .filter_map(|h| u32::from_str_radix(h.trim(), 16).ok())
+        .next()
 }
 
 impl Bitstream {
@@ -410,11 +424,14 @@ pub fn build_bitstream(
         )));
     }
     let config = ChipConfig::read(&dir.join("unpacked.config"))?;
+    let idcode =
+        idcode_in_log(&std::fs::read_to_string(dir.join("ecpunpack.log")).unwrap_or_default());
     Ok(Bitstream {
         dir,
         report,
         config,
         build_time,
+        idcode,
     })
 }
 
@@ -490,6 +507,13 @@ mod tests {
         let (line, why) = ChipConfig::parse("word: DCU.A 1\n").unwrap_err();
         assert_eq!(line, 1);
         assert!(why.contains("outside a tile"), "{why}");
+    }
+
+    #[test]
+    fn the_device_id_is_read_from_the_unpack_log() {
+        let log = "bitstream: reset crc\nbitstream: device ID: 0x81112043\nbitstream: init\n";
+        assert_eq!(idcode_in_log(log), Some(IDCODE_LFE5UM5G_45F));
+        assert_eq!(idcode_in_log("nothing"), None);
     }
 
     #[test]
