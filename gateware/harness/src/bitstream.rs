@@ -18,7 +18,8 @@
 //! nextpnr exits non-zero when a constrained clock misses its frequency
 //! (no `--timing-allow-fail`): a bitstream that is built met its
 //! constraints. Every clock nextpnr times must have a `FREQUENCY` in the
-//! LPF (a clock it had to guess is an error, as in [`crate::pnr`]).
+//! LPF or one nextpnr derived from it (a PLL's output); a clock it had to
+//! guess is an error, as in [`crate::pnr`].
 
 use crate::pnr::{parse_report, PnrReport};
 use crate::synth::{synth_ecp5, SynthError};
@@ -77,6 +78,20 @@ pub struct Bitstream {
     pub config: ChipConfig,
     /// Time in yosys, nextpnr, ecppack and ecpunpack together.
     pub build_time: Duration,
+    /// The device ID the bitstream is for (its header, as `ecpunpack`
+    /// reports it).
+    pub idcode: Option<u32>,
+}
+
+/// The JTAG IDCODE of the LFE5UM5G-45F.
+pub const IDCODE_LFE5UM5G_45F: u32 = 0x8111_2043;
+
+/// The device ID in `ecpunpack`'s log (`bitstream: device ID: 0x81112043`).
+pub fn idcode_in_log(log: &str) -> Option<u32> {
+    log.lines()
+        .filter_map(|l| l.split("device ID: 0x").nth(1))
+        .filter_map(|h| u32::from_str_radix(h.trim(), 16).ok())
+        .next()
 }
 
 impl Bitstream {
@@ -143,7 +158,12 @@ impl ChipConfig {
             let at = k + 1;
             if let Some(dev) = line.strip_prefix(".device ") {
                 cfg.device = dev.trim().to_string();
-            } else if let Some(name) = line.strip_prefix(".tile ") {
+            } else if let Some(names) = line
+                .strip_prefix(".tile ")
+                .or_else(|| line.strip_prefix(".tile_group "))
+            {
+                // A group (nextpnr's text output) is named by its first tile.
+                let name = names.split_whitespace().next().unwrap_or("");
                 if let Some(t) = current.take() {
                     cfg.tiles.push(t);
                 }
@@ -370,7 +390,17 @@ pub fn build_bitstream(
             )));
         }
     }
-    let freqs = constrained_frequencies(lpf);
+    // Clocks nextpnr derives (a PLL's outputs from its input's constraint)
+    // count as constrained.
+    let derived: Vec<f64> = log
+        .lines()
+        .filter_map(|l| l.split("Derived frequency constraint of ").nth(1))
+        .filter_map(|r| r.split_whitespace().next()?.parse().ok())
+        .collect();
+    let freqs: Vec<f64> = constrained_frequencies(lpf)
+        .into_iter()
+        .chain(derived.iter().copied())
+        .collect();
     for (clock, f) in &report.fmax {
         if !freqs
             .iter()
@@ -383,20 +413,25 @@ pub fn build_bitstream(
             )));
         }
     }
-    if report.fmax.len() > constrained.len() {
+    if report.fmax.len() > constrained.len() + derived.len() {
         return Err(fail(format!(
-            "nextpnr timed {} clocks ({:?}) but the LPF constrains {} ({constrained:?})",
+            "nextpnr timed {} clocks ({:?}) but the LPF constrains {} ({constrained:?}) and \
+             nextpnr derived {}",
             report.fmax.len(),
             report.fmax.keys().collect::<Vec<_>>(),
-            constrained.len()
+            constrained.len(),
+            derived.len()
         )));
     }
     let config = ChipConfig::read(&dir.join("unpacked.config"))?;
+    let idcode =
+        idcode_in_log(&std::fs::read_to_string(dir.join("ecpunpack.log")).unwrap_or_default());
     Ok(Bitstream {
         dir,
         report,
         config,
         build_time,
+        idcode,
     })
 }
 
@@ -438,10 +473,13 @@ mod tests {
                     .tile CIB_R70C42:CIB_DCU0\narc: A B\n\n\
                     .tile MIB_R71C47:DCU5\nword: DCU.CH1_RTERM_RX 10011\nenum: DCU.MODE DCUA\n\n\
                     .tile MIB_R71C50:DCU8\nword: DCU.D_MACROPDB 1\nword: EXTREF.REFCK_PWDNB 1\n\
-                    unknown: F2B0\n";
+                    unknown: F2B0\n\
+                    .tile_group MIB_R71C2:PLL0_LL MIB_R71C3:BANKREF8\nword: CLKI_DIV 0000011\n";
         let c = ChipConfig::parse(text).unwrap();
         assert_eq!(c.device, "LFE5UM5G-45F");
-        assert_eq!(c.tiles.len(), 3);
+        assert_eq!(c.tiles.len(), 4);
+        assert_eq!(c.tiles[3].name, "MIB_R71C2:PLL0_LL");
+        assert_eq!(c.tiles[3].words["CLKI_DIV"], 3);
         let dcu = c.words_with_prefix("DCU.");
         assert_eq!(dcu.len(), 2);
         assert_eq!(
@@ -469,6 +507,13 @@ mod tests {
         let (line, why) = ChipConfig::parse("word: DCU.A 1\n").unwrap_err();
         assert_eq!(line, 1);
         assert!(why.contains("outside a tile"), "{why}");
+    }
+
+    #[test]
+    fn the_device_id_is_read_from_the_unpack_log() {
+        let log = "bitstream: reset crc\nbitstream: device ID: 0x81112043\nbitstream: init\n";
+        assert_eq!(idcode_in_log(log), Some(IDCODE_LFE5UM5G_45F));
+        assert_eq!(idcode_in_log("nothing"), None);
     }
 
     #[test]

@@ -701,85 +701,116 @@ impl Logic for ExtRefB {
     }
 }
 
-/// The bitstream check, for every test that builds a DCUA into a bitstream
-/// (this module's `dcua_synthesizes`, the board top's).
-#[cfg(test)]
-mod bitstream_check {
-    use super::*;
-    use fiberloop_harness::bitstream::ChipConfig;
+/// Columns of DCU0's tiles on the LFE5UM5G-45F (DCU1's start at column
+/// 69: nextpnr puts EXTREF0 at X42 and DCU1's EXTREF at X69).
+pub const DCU0_COLUMNS_45F: std::ops::RangeInclusive<u32> = 42..=53;
+
+/// A configuration word read back from a bitstream (`ecpunpack`'s `word:`
+/// lines; `fiberloop_harness::bitstream::ChipConfig` reads them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WordSeen {
+    /// The tile holding it.
+    pub tile: String,
+    /// The tile's column.
+    pub column: Option<u32>,
+    /// The word's name without its `DCU.`/`EXTREF.` prefix.
+    pub name: String,
+    /// Its value.
+    pub value: u64,
+}
+
+/// Checks the words read back from a bitstream against the tables: every
+/// `DCU.` word with bits in [`DCUA_PARAMS`] has the table's value (nextpnr
+/// writes unset words as zero and `ecpunpack` leaves zero words out: a
+/// missing word reads 0), no other `DCU.` word is non-zero, every `DCU.`
+/// word sits in a tile of `dcu_columns` (the DCU of [`DCU_LOC`]), the
+/// `EXTREF.` words are [`EXTREFB_PARAMS`], and every `DCU.MODE` enum
+/// (`dcu_modes`, at least one) is `DCUA`. Returns the number of words
+/// compared (DCU plus EXTREF); the error lists every difference.
+pub fn check_dcu_words(
+    dcu: &[WordSeen],
+    extref: &[WordSeen],
+    dcu_modes: &[String],
+    dcu_columns: std::ops::RangeInclusive<u32>,
+) -> Result<usize, String> {
     use std::collections::BTreeMap;
-
-    /// Columns of DCU0's tiles on the 45F (DCU1 starts at column 69:
-    /// nextpnr puts EXTREF0 at X42 and DCU1's at X69).
-    pub(crate) const DCU0_COLUMNS: std::ops::RangeInclusive<u32> = 42..=53;
-
-    /// Checks the DCU words of an unpacked bitstream against the table:
-    /// every word with bits in the table has its value (nextpnr writes
-    /// zero words too, ecpunpack omits them: a missing word reads 0), no
-    /// other DCU word is non-zero, every DCU word sits in DCU0's tiles, and
-    /// the EXTREFB words are those of [`EXTREFB_PARAMS`]. Returns the
-    /// number of words compared (DCU plus EXTREF).
-    pub(crate) fn check_dcu_words(cfg: &ChipConfig) -> Result<usize, String> {
-        let want = expected_words()?;
-        let got: Vec<_> = cfg.words_with_prefix("DCU.");
-        let mut by_name = BTreeMap::new();
-        let mut errors = vec![];
-        for w in &got {
-            if !w.column.is_some_and(|c| DCU0_COLUMNS.contains(&c)) {
-                errors.push(format!("DCU.{} in tile {} is not in DCU0", w.name, w.tile));
-            }
-            if by_name.insert(w.name.clone(), w.value).is_some() {
-                errors.push(format!("DCU.{} appears twice", w.name));
-            }
+    let want = expected_words()?;
+    let mut by_name = BTreeMap::new();
+    let mut errors = vec![];
+    for w in dcu {
+        if !w.column.is_some_and(|c| dcu_columns.contains(&c)) {
+            errors.push(format!(
+                "DCU.{} in tile {} is not in {DCU_LOC}",
+                w.name, w.tile
+            ));
         }
-        let mut n = 0;
-        for (name, value) in &want {
-            let actual = by_name.remove(*name).unwrap_or(0);
-            n += 1;
-            if actual != *value {
-                errors.push(format!(
-                    "DCU.{name}: bitstream {actual:#b}, table {value:#b}"
-                ));
-            }
+        if by_name.insert(w.name.clone(), w.value).is_some() {
+            errors.push(format!("DCU.{} appears twice", w.name));
         }
-        for (name, value) in by_name {
-            if value != 0 {
-                errors.push(format!(
-                    "DCU.{name} = {value:#b} in the bitstream, not in the table"
-                ));
-            }
+    }
+    let mut n = 0;
+    for (name, value) in &want {
+        let actual = by_name.remove(*name).unwrap_or(0);
+        n += 1;
+        if actual != *value {
+            errors.push(format!(
+                "DCU.{name}: bitstream {actual:#b}, table {value:#b}"
+            ));
         }
-        let ext: BTreeMap<_, _> = cfg
-            .words_with_prefix("EXTREF.")
-            .into_iter()
-            .map(|w| (w.name, w.value))
-            .collect();
-        for (name, value, _) in EXTREFB_PARAMS {
-            n += 1;
-            let want = param_value(value)?;
-            let actual = ext.get(*name).copied().unwrap_or(0);
-            if actual != want {
-                errors.push(format!("EXTREF.{name}: bitstream {actual}, table {want}"));
-            }
+    }
+    for (name, value) in by_name {
+        if value != 0 {
+            errors.push(format!(
+                "DCU.{name} = {value:#b} in the bitstream, not in the table"
+            ));
         }
-        let modes = cfg.enums_named("DCU.MODE");
-        if modes.is_empty() || modes.iter().any(|(_, m)| m != "DCUA") {
-            errors.push(format!("DCU.MODE enums: {modes:?} (want DCUA)"));
+    }
+    let ext: BTreeMap<_, _> = extref.iter().map(|w| (w.name.as_str(), w.value)).collect();
+    for (name, value, _) in EXTREFB_PARAMS {
+        n += 1;
+        let want = param_value(value)?;
+        let actual = ext.get(name).copied().unwrap_or(0);
+        if actual != want {
+            errors.push(format!("EXTREF.{name}: bitstream {actual}, table {want}"));
         }
-        if errors.is_empty() {
-            Ok(n)
-        } else {
-            Err(format!(
-                "{} DCU word(s) differ from the table:\n  {}",
-                errors.len(),
-                errors.join("\n  ")
-            ))
-        }
+    }
+    if dcu_modes.is_empty() || dcu_modes.iter().any(|m| m != "DCUA") {
+        errors.push(format!("DCU.MODE enums: {dcu_modes:?} (want DCUA)"));
+    }
+    if errors.is_empty() {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{} DCU word(s) differ from the table:\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        ))
     }
 }
 
+/// [`check_dcu_words`] on an unpacked bitstream of the 45F, for tests.
 #[cfg(test)]
-pub(crate) use bitstream_check::check_dcu_words;
+pub(crate) fn check_bitstream(
+    cfg: &fiberloop_harness::bitstream::ChipConfig,
+) -> Result<usize, String> {
+    let seen = |prefix: &str| -> Vec<WordSeen> {
+        cfg.words_with_prefix(prefix)
+            .into_iter()
+            .map(|w| WordSeen {
+                tile: w.tile,
+                column: w.column,
+                name: w.name,
+                value: w.value,
+            })
+            .collect()
+    };
+    let modes: Vec<String> = cfg
+        .enums_named("DCU.MODE")
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    check_dcu_words(&seen("DCU."), &seen("EXTREF."), &modes, DCU0_COLUMNS_45F)
+}
 
 #[cfg(test)]
 mod tests {
@@ -933,7 +964,19 @@ mod tests {
         let b = build_bitstream(&generate_verilog(&uut), "top", &lpf, "dcua_probe", 1)
             .unwrap_or_else(|e| panic!("{e}"));
         println!("{}", b.report);
-        let n = check_dcu_words(&b.config).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.config.device, "LFE5UM5G-45F");
+        assert_eq!(
+            b.idcode,
+            Some(fiberloop_harness::bitstream::IDCODE_LFE5UM5G_45F)
+        );
+        let log = std::fs::read_to_string(b.dir.join("nextpnr.log")).unwrap();
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("Warning")).collect();
+        assert!(
+            warnings.is_empty(),
+            "nextpnr warned:\n{}",
+            warnings.join("\n")
+        );
+        let n = check_bitstream(&b.config).unwrap_or_else(|e| panic!("{e}"));
         let nonzero = b.config.words_with_prefix("DCU.").len();
         println!(
             "DCUA probe: bitstream built and read back in {:.1} s; {n} words checked against \
@@ -1008,7 +1051,7 @@ mod tests {
         }
         text += "word: EXTREF.REFCK_PWDNB 1\nword: EXTREF.REFCK_RTERM 1\n";
         let good = ChipConfig::parse(&text).unwrap();
-        let n = check_dcu_words(&good).unwrap();
+        let n = check_bitstream(&good).unwrap();
         assert_eq!(n, expected_words().unwrap().len() + 2);
         let bad = text
             .replace(
@@ -1017,12 +1060,12 @@ mod tests {
             )
             .replace("word: DCU.D_MACROPDB 1\n", "")
             + "word: DCU.CH1_INVERT_RX 1\n";
-        let err = check_dcu_words(&ChipConfig::parse(&bad).unwrap()).unwrap_err();
+        let err = check_bitstream(&ChipConfig::parse(&bad).unwrap()).unwrap_err();
         for name in ["CH1_RTERM_RX", "D_MACROPDB", "CH1_INVERT_RX"] {
             assert!(err.contains(name), "{err}");
         }
         let dcu1 = text.replace("MIB_R71C47", "MIB_R71C74");
-        let err = check_dcu_words(&ChipConfig::parse(&dcu1).unwrap()).unwrap_err();
+        let err = check_bitstream(&ChipConfig::parse(&dcu1).unwrap()).unwrap_err();
         assert!(err.contains("not in DCU0"), "{err}");
     }
 }

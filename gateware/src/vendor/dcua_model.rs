@@ -110,7 +110,7 @@ impl DcuaModelConfig {
 ///   after `cdr_lock_clocks` edges `rx_cdr_lol` goes low. The CDR does not
 ///   depend on the TX PLL (on the chip it runs from the reference clock).
 /// * **Bit slip**: the receiver's word boundary is arbitrary: at every lock
-///   the CDR takes a new slip `s` (0..=19, [`slip_out`](Self::slip_out)),
+///   the CDR takes a new slip `s` (0..=19, `slip_out`),
 ///   always different from the previous one, from a 16-bit LFSR
 ///   ([`LFSR_TAPS`]) that steps every clock from the constructor's seed.
 ///   The slip holds until the next lock.
@@ -799,6 +799,51 @@ mod tests {
         assert_ne!(outs[2001 + cdr].slip, s1);
         // LOS: no reset touches it.
         assert!(outs[10..].iter().all(|o| !o.rx_los));
+    }
+
+    /// The line side looped back (line_tx_out -> line_rx_in, light on),
+    /// hardware and model stepped together: while the TX lane idles
+    /// (zeros) the CDR has nothing to lock on; once the TX sends, the CDR
+    /// locks and the words come back at the slip.
+    #[test]
+    fn a_looped_back_channel_locks_on_its_own_words() {
+        let mut hw = hardware(CFG);
+        let mut m = DcuaCycleModel::new(CFG).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (mut line, mut sent) = (0u32, vec![]);
+        let mut outs = vec![];
+        for k in 0..3000usize {
+            let i = DcuaIn {
+                tx_data: live_word(&mut rng),
+                line_rx: line,
+                light: true,
+                tx_lane_rst: k < 1000,
+                ..Default::default()
+            };
+            let o = CycleModel::step(&mut hw, &i);
+            assert_eq!(o, m.step(&i), "clock {k}");
+            line = o.line_tx;
+            sent.push(i.tx_data);
+            outs.push(o);
+        }
+        let tx_lock = first(&outs, 0, |o| !o.tx_pll_lol).unwrap();
+        assert_eq!(tx_lock, CFG.tx_lock_clocks as usize);
+        // Zeros on the line until the lane leaves reset: no lock before.
+        assert!(outs[..1001].iter().all(|o| o.line_tx == 0 && o.rx_cdr_lol));
+        let lock = first(&outs, 0, |o| !o.rx_cdr_lol).unwrap();
+        assert!((1001..1001 + CFG.cdr_lock_clocks as usize + 4).contains(&lock));
+        // Word sent before edge j is on line_tx after it, on line_rx the
+        // clock after; rx_data at clock k is the window of the line words
+        // of clocks k-1 and k-2, at the slip.
+        let s = outs[lock].slip as u32;
+        for k in lock + 4..outs.len() {
+            let window = ((sent[k - 3] as u64) << 20) | sent[k - 4] as u64;
+            assert_eq!(
+                outs[k].rx_data,
+                (window >> s) as u32 & 0xF_FFFF,
+                "clock {k}"
+            );
+        }
     }
 
     #[test]

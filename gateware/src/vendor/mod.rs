@@ -3,3 +3,4 @@
 //! simulation.
 pub mod dcua;
 pub mod dcua_model;
+pub mod pll;
