@@ -29,6 +29,8 @@
 use super::fiber::{FiberConfig, FiberSpool};
 use super::loop_sim::LoopSimError;
 use fiberloop_gateware::top::board_core::BoardCore;
+use fiberloop_gateware::top::versa::{VersaConfig, VersaSim};
+use fiberloop_gateware::vendor::dcua_model::DcuaModelConfig;
 use fiberloop_harness::ft2232h::{ChipConfig, FpgaPins, Ft2232hModel};
 use fiberloop_harness::verilator::{Model, Port};
 use rust_hdl::prelude::Block;
@@ -44,6 +46,47 @@ pub enum HostLink {
     Usb,
 }
 
+/// Which gateware top the simulated board runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimTop {
+    /// [`BoardCore`] as the top: no transceiver (its SERDES words meet the
+    /// fiber directly, its bring-up report is driven as a link that is up),
+    /// both host links.
+    #[default]
+    BoardCore,
+    /// [`VersaSim`]: the Versa top (bring-up, LEDs, UART only) on the
+    /// transceiver's model, with the board's bring-up timing.
+    Versa(DcuaModelConfig),
+}
+
+impl SimTop {
+    /// The Versa with a transceiver that locks as a real one might: the TX
+    /// PLL 2,000 word clocks (16 us) after its reset, the CDR 5,000 after
+    /// its reset with a signal (40 us); slips from a fixed seed.
+    pub fn versa() -> Self {
+        SimTop::Versa(DcuaModelConfig {
+            tx_lock_clocks: 2_000,
+            cdr_lock_clocks: 5_000,
+            seed: 0x5EED,
+        })
+    }
+
+    /// The top's name (as `fiberloop_spec::regs::top::name`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SimTop::BoardCore => {
+                fiberloop_spec::regs::top::name(fiberloop_spec::regs::top::BOARD_CORE)
+            }
+            SimTop::Versa(_) => fiberloop_spec::regs::top::name(fiberloop_spec::regs::top::VERSA),
+        }
+    }
+}
+
+/// Word clocks the simulated Versa may take to bring its link up (the
+/// bring-up's `R + P + H` is 63,601 clk100 clocks, about 80,000 word
+/// clocks, plus the transceiver's locks).
+pub const VERSA_BRING_UP_CLOCKS: u64 = 2_000_000;
+
 /// Build-time settings of the simulated board, and the host's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardConfig {
@@ -53,6 +96,8 @@ pub struct BoardConfig {
     pub timeout_clocks: u32,
     /// The link [`BoardSim::send`] and [`BoardSim::take_received`] use.
     pub link: HostLink,
+    /// The gateware top.
+    pub top: SimTop,
 }
 
 impl BoardConfig {
@@ -66,7 +111,13 @@ impl BoardConfig {
             clocks_per_bit: cpb,
             timeout_clocks: 640 * cpb,
             link: HostLink::Uart,
+            top: SimTop::BoardCore,
         }
+    }
+
+    /// The same board running `top`.
+    pub fn with_top(self, top: SimTop) -> Self {
+        Self { top, ..self }
     }
 
     /// The same board driven over `link`.
@@ -82,18 +133,27 @@ impl BoardConfig {
     }
 }
 
+/// The ports every top has (for the Versa: `refclk` as the word clock,
+/// `clk100`, `rst_n`, the model's line side).
 struct Ports {
     clock: Port,
-    rx_clock: Port,
     ref_clock: Port,
     reset: Port,
-    phy_state: Port,
-    phy_flags: [Port; 5],
     tx: Port,
     rx: Port,
     rx_signal: Port,
     uart_rx: Port,
     uart_tx: Port,
+    /// `BoardCore` only: its receive clock, bring-up report and FIFO port.
+    core: Option<CorePorts>,
+    /// `VersaSim` only: the LEDs.
+    leds_n: Option<Port>,
+}
+
+struct CorePorts {
+    rx_clock: Port,
+    phy_state: Port,
+    phy_flags: [Port; 5],
     usb_clock: Port,
     usb_d_in: Port,
     usb_d_out: Port,
@@ -154,37 +214,76 @@ impl BoardSim {
     /// loop starts empty (a host fills it with `LOOP_CTRL`).
     pub fn new(fiber: FiberConfig, cfg: BoardConfig) -> Result<Self, LoopSimError> {
         let fiber = FiberSpool::new(fiber)?;
-        let mut top = BoardCore::new(cfg.clocks_per_bit, cfg.timeout_clocks);
-        top.connect_all();
-        let m = Model::of_block(&top)?;
-        let g = |n: &str| m.port(n);
-        let p = Ports {
-            clock: g("clock")?,
-            rx_clock: g("rx_clock")?,
-            ref_clock: g("ref_clock")?,
-            reset: g("reset")?,
-            phy_state: g("phy$state")?,
-            phy_flags: [
-                g("phy$tx_pll_locked")?,
-                g("phy$cdr_locked")?,
-                g("phy$los")?,
-                g("phy$tx_ready")?,
-                g("phy$rx_ready")?,
-            ],
-            tx: g("serdes_tx_out")?,
-            rx: g("serdes_rx_in")?,
-            rx_signal: g("rx_signal_in")?,
-            uart_rx: g("uart_rx_in")?,
-            uart_tx: g("uart_tx_out")?,
-            usb_clock: g("usb_clock")?,
-            usb_d_in: g("usb_d_in")?,
-            usb_d_out: g("usb_d_out")?,
-            usb_d_oe: g("usb_d_oe")?,
-            usb_rxf_n: g("usb_rxf_n_in")?,
-            usb_txe_n: g("usb_txe_n_in")?,
-            usb_rd_n: g("usb_rd_n_out")?,
-            usb_wr_n: g("usb_wr_n_out")?,
-            usb_oe_n: g("usb_oe_n_out")?,
+        let (m, p) = match cfg.top {
+            SimTop::BoardCore => {
+                let mut top = BoardCore::new(cfg.clocks_per_bit, cfg.timeout_clocks);
+                top.connect_all();
+                let m = Model::of_block(&top)?;
+                let g = |n: &str| m.port(n);
+                let p = Ports {
+                    clock: g("clock")?,
+                    ref_clock: g("ref_clock")?,
+                    reset: g("reset")?,
+                    tx: g("serdes_tx_out")?,
+                    rx: g("serdes_rx_in")?,
+                    rx_signal: g("rx_signal_in")?,
+                    uart_rx: g("uart_rx_in")?,
+                    uart_tx: g("uart_tx_out")?,
+                    core: Some(CorePorts {
+                        rx_clock: g("rx_clock")?,
+                        phy_state: g("phy$state")?,
+                        phy_flags: [
+                            g("phy$tx_pll_locked")?,
+                            g("phy$cdr_locked")?,
+                            g("phy$los")?,
+                            g("phy$tx_ready")?,
+                            g("phy$rx_ready")?,
+                        ],
+                        usb_clock: g("usb_clock")?,
+                        usb_d_in: g("usb_d_in")?,
+                        usb_d_out: g("usb_d_out")?,
+                        usb_d_oe: g("usb_d_oe")?,
+                        usb_rxf_n: g("usb_rxf_n_in")?,
+                        usb_txe_n: g("usb_txe_n_in")?,
+                        usb_rd_n: g("usb_rd_n_out")?,
+                        usb_wr_n: g("usb_wr_n_out")?,
+                        usb_oe_n: g("usb_oe_n_out")?,
+                    }),
+                    leds_n: None,
+                };
+                (m, p)
+            }
+            SimTop::Versa(dcu) => {
+                if cfg.link == HostLink::Usb {
+                    return Err(LoopSimError::Config(
+                        "the Versa top has no USB FIFO port (its FT2232H channel A is the \
+                         JTAG port): use the UART link"
+                            .into(),
+                    ));
+                }
+                let vc = VersaConfig {
+                    clocks_per_bit: cfg.clocks_per_bit,
+                    timeout_clocks: cfg.timeout_clocks,
+                    ..VersaConfig::BOARD
+                };
+                let mut top = VersaSim::new(vc, dcu).map_err(LoopSimError::Config)?;
+                top.connect_all();
+                let m = Model::of_block(&top)?;
+                let g = |n: &str| m.port(n);
+                let p = Ports {
+                    clock: g("refclk")?,
+                    ref_clock: g("clk100")?,
+                    reset: g("rst_n")?,
+                    tx: g("line_tx_out")?,
+                    rx: g("line_rx_in")?,
+                    rx_signal: g("light_in")?,
+                    uart_rx: g("uart_rx")?,
+                    uart_tx: g("uart_tx")?,
+                    core: None,
+                    leds_n: Some(g("leds_n")?),
+                };
+                (m, p)
+            }
         };
         let mut sim = BoardSim {
             m,
@@ -217,26 +316,60 @@ impl BoardSim {
         // for as long as the board runs.
         sim.chip.log_transfers = false;
         sim.m.set(sim.p.uart_rx, 1);
-        sim.m.set(sim.p.usb_rxf_n, 1);
-        sim.m.set(sim.p.usb_txe_n, 1);
-        // No transceiver in this top: the harness reports one that is up
-        // (its receiver's lock and signal follow the fiber's light, in
-        // `step`).
-        sim.m.set(
-            sim.p.phy_state,
-            fiberloop_spec::phy::init_state::READY as u64,
-        );
-        for (k, v) in [1, 1, 0, 1, 1].into_iter().enumerate() {
-            sim.m.set(sim.p.phy_flags[k], v);
+        if let Some(c) = &sim.p.core {
+            sim.m.set(c.usb_rxf_n, 1);
+            sim.m.set(c.usb_txe_n, 1);
+            // No transceiver in this top: the harness reports one that is
+            // up (its receiver's lock and signal follow the fiber's light,
+            // in `step`).
+            sim.m
+                .set(c.phy_state, fiberloop_spec::phy::init_state::READY as u64);
+            for (k, v) in [1, 1, 0, 1, 1].into_iter().enumerate() {
+                sim.m.set(c.phy_flags[k], v);
+            }
+            sim.m.set(sim.p.reset, 1);
+            for _ in 0..4 {
+                sim.step();
+            }
+            sim.m.set(sim.p.reset, 0);
+        } else {
+            // The Versa: the button pressed for a few clocks, released;
+            // then the transceiver's bring-up runs (a board powered up a
+            // moment before the host opens it).
+            sim.m.set(sim.p.reset, 0);
+            for _ in 0..8 {
+                sim.step();
+            }
+            sim.m.set(sim.p.reset, 1);
+            let limit = VERSA_BRING_UP_CLOCKS;
+            while !sim.link_up() {
+                if sim.clocks > limit {
+                    return Err(LoopSimError::Config(format!(
+                        "the simulated Versa's link did not come up in {limit} word clocks \
+                         (LEDs 0x{:02x})",
+                        sim.leds()
+                    )));
+                }
+                sim.run(1000);
+            }
         }
-        sim.m.set(sim.p.reset, 1);
-        for _ in 0..4 {
-            sim.step();
-        }
-        sim.m.set(sim.p.reset, 0);
         // Let the UART lines settle before the first byte.
         sim.run(4 * cfg.clocks_per_bit as u64);
         Ok(sim)
+    }
+
+    /// The LEDs lit (bit `i`: LED `i`; `VersaSim` only, 0 otherwise).
+    pub fn leds(&self) -> u8 {
+        match self.p.leds_n {
+            Some(l) => !(self.m.get(l) as u8),
+            None => 0,
+        }
+    }
+
+    /// The link is up: the Versa's LED 0 (bring-up done, receiver
+    /// aligned); always for `BoardCore`, which has no bring-up.
+    pub fn link_up(&self) -> bool {
+        self.p.leds_n.is_none() || self.leds() & 1 == 1
     }
 
     /// The board's build settings.
@@ -322,7 +455,9 @@ impl BoardSim {
     }
 
     fn fpga_pins(&self) -> FpgaPins {
-        let p = &self.p;
+        let Some(p) = &self.p.core else {
+            return self.usb_pins;
+        };
         FpgaPins {
             rd_n: self.m.get(p.usb_rd_n) != 0,
             wr_n: self.m.get(p.usb_wr_n) != 0,
@@ -363,25 +498,30 @@ impl BoardSim {
         let p = &self.p;
         self.m.set(p.uart_rx, line as u64);
         self.m.set(p.clock, 0);
-        self.m.set(p.rx_clock, 0);
-        // The chip's pins after its last edge (the FIFO side samples them
-        // only at the next rising edge of `usb_clock`).
-        if let Some(c) = self.chip_pins.take() {
-            self.m.set(p.usb_rxf_n, c.rxf_n as u64);
-            self.m.set(p.usb_txe_n, c.txe_n as u64);
-            self.m.set(p.usb_d_in, c.d as u64);
+        if let Some(c) = &p.core {
+            self.m.set(c.rx_clock, 0);
+            // The chip's pins after its last edge (the FIFO side samples
+            // them only at the next rising edge of `usb_clock`).
+            if let Some(cp) = self.chip_pins.take() {
+                self.m.set(c.usb_rxf_n, cp.rxf_n as u64);
+                self.m.set(c.usb_txe_n, cp.txe_n as u64);
+                self.m.set(c.usb_d_in, cp.d as u64);
+            }
         }
         let tx = self.m.get(p.tx) as u32;
         let rx = self.fiber.step(tx);
         self.m.set(p.rx, rx.bits as u64);
         self.m.set(p.rx_signal, rx.signal as u64);
-        self.m.set(p.phy_flags[1], rx.signal as u64);
-        self.m.set(p.phy_flags[2], !rx.signal as u64);
+        if let Some(c) = &p.core {
+            self.m.set(c.phy_flags[1], rx.signal as u64);
+            self.m.set(c.phy_flags[2], !rx.signal as u64);
+        }
         self.m.set(p.ref_clock, 0);
         self.m.eval();
         let out = self.m.get(p.uart_tx) == 1;
         // `usb_clock` toggles with every rising edge of the word clock.
-        let usb_rise = !self.usb_level;
+        let has_usb = self.p.core.is_some();
+        let usb_rise = has_usb && !self.usb_level;
         let usb_active = usb_rise
             && (self.chip.rx_pending() > 0
                 || self.chip.tx_pending() > 0
@@ -392,9 +532,11 @@ impl BoardSim {
         }
         self.usb_level = !self.usb_level;
         let p = &self.p;
-        self.m.set(p.usb_clock, self.usb_level as u64);
+        if let Some(c) = &p.core {
+            self.m.set(c.usb_clock, self.usb_level as u64);
+            self.m.set(c.rx_clock, 1);
+        }
         self.m.set(p.clock, 1);
-        self.m.set(p.rx_clock, 1);
         // clk100 at 4/5 of the word clock: it rises with four word clocks
         // in five (a gapped clock: the meters see 100 MHz on average, and
         // no extra edge to evaluate).

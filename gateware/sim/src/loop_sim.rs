@@ -28,6 +28,9 @@ pub enum LoopSimError {
     /// Bad fiber settings.
     #[error(transparent)]
     Fiber(#[from] FiberError),
+    /// A simulated board that cannot be built or brought up as configured.
+    #[error("{0}")]
+    Config(String),
     /// The fill found no loop.
     #[error("fill failed: no marker came back within {0} clocks (fiber cut, or too much noise)")]
     NoLoop(u64),

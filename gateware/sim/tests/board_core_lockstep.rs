@@ -17,7 +17,7 @@
 use fiberloop_gateware::hostif::cmd_engine::EngineModel;
 use fiberloop_gateware::top::loop_model::RamBackend;
 use fiberloop_gateware::top::reg_file_model::RegFileModel;
-use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink};
+use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink, SimTop};
 use fiberloop_sim::fiber::FiberConfig;
 use fiberloop_spec::proto::{cmd, encode, Direction, Header, MAX_FRAME_BYTES};
 use fiberloop_spec::regs::*;
@@ -178,6 +178,7 @@ fn board_core_replies_as_its_model_byte_for_byte() {
         clocks_per_bit: 4,
         timeout_clocks: 2560,
         link: HostLink::Usb,
+        top: SimTop::BoardCore,
     };
     let mut hw = BoardSim::new(fiber, cfg).expect("build the board model");
     // The loop is never filled: its slot count and lap length do not matter.

@@ -96,6 +96,12 @@ pub struct BoardCore {
     pub mode_out: Signal<Out, Bits<3>>,
     /// The line receiver is word-aligned (for LEDs).
     pub locked_out: Signal<Out, Bit>,
+    /// The loop was lost (for LEDs).
+    pub loop_lost_out: Signal<Out, Bit>,
+    /// The corrected-bytes counter's 32 bits (for LEDs: it changes).
+    pub corrected_out: Signal<Out, Bits<32>>,
+    /// The uncorrectable-frames counter's 32 bits (for LEDs).
+    pub uncorrectable_out: Signal<Out, Bits<32>>,
     // Sub-blocks.
     uart_rx: UartRx,
     engine: CmdEngine,
@@ -138,6 +144,9 @@ impl BoardCore {
             usb_siwu_n_out: Default::default(),
             mode_out: Default::default(),
             locked_out: Default::default(),
+            loop_lost_out: Default::default(),
+            corrected_out: Default::default(),
+            uncorrectable_out: Default::default(),
             uart_rx: UartRx::new(clocks_per_bit),
             engine: CmdEngine::new(timeout_clocks),
             uart_tx: UartTx::new(clocks_per_bit),
@@ -203,6 +212,9 @@ impl Logic for BoardCore {
         self.core.rx_signal_in.next = self.rx_signal_in.val();
         self.mode_out.next = self.core.counters.mode.val();
         self.locked_out.next = self.core.line.locked.val();
+        self.loop_lost_out.next = self.core.counters.loop_lost.val();
+        self.corrected_out.next = self.core.counters.corrected.val();
+        self.uncorrectable_out.next = self.core.counters.uncorrectable.val();
         // The register file between the command engine and the loop core.
         self.regs.clock.next = self.clock.val();
         self.regs.reset.next = self.reset.val();

@@ -10,6 +10,9 @@
 //! * [`reg_file_model`]: the register file's cycle model (`RegFileModel`)
 //!   in front of a loop `Backend`; with the command engine's model it is
 //!   the board's control side in Rust.
+//! * [`versa`]: the ECP5-5G Versa: `VersaBoard` (all but the
+//!   transceiver), `VersaTop` (for bitstreams, with the DCUA black box) and
+//!   `VersaSim` (simulated, with the DCUA's model).
 //! * [`loop_model`]: `RamBackend`, a transaction-level model of the loop
 //!   core (slots in memory, a functional inference engine).
 
@@ -18,3 +21,4 @@ pub mod loop_core;
 pub mod loop_model;
 pub mod reg_file;
 pub mod reg_file_model;
+pub mod versa;
