@@ -371,8 +371,35 @@ impl<'a> Refiller<'a> {
     }
 
     /// Writes every weight slot and waits for the last write; `progress`
-    /// gets each slot number before its write.
+    /// gets each slot number before its write. A write that never completes
+    /// because the loop was lost meanwhile (a cut: no slot comes round)
+    /// makes it fill the loop again and start the writes over, at most
+    /// [`RefillConfig::max_tries`] times.
     pub fn write_slots<B: RegisterBus>(
+        &mut self,
+        bus: &mut B,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(), B> {
+        let mut tries = 0;
+        loop {
+            match self.write_slots_once(bus, progress) {
+                Err(e @ Error::PollTimeout { addr, .. }) if addr == regs::SLOT_WR_COMMIT => {
+                    tries += 1;
+                    let st = loop_status(bus)?;
+                    if (st.running() && !st.lost()) || tries >= self.cfg.max_tries.max(1) {
+                        return Err(e);
+                    }
+                    // The ring is gone: fill it again (a pending write
+                    // lands on the new ring, then is written over).
+                    self.fill_again(bus)?;
+                    self.stats.loop_refills += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn write_slots_once<B: RegisterBus>(
         &mut self,
         bus: &mut B,
         progress: &mut dyn FnMut(usize),
@@ -409,6 +436,14 @@ impl<'a> Refiller<'a> {
     /// tried again with twice the timeout, at most
     /// [`RefillConfig::max_fills`] times.
     pub fn refill_loop<B: RegisterBus>(&mut self, bus: &mut B) -> Result<(), B> {
+        self.fill_again(bus)?;
+        self.stats.loop_refills += 1;
+        self.write_all(bus)
+    }
+
+    /// Fills the loop after a loss, retrying while no loop is found (see
+    /// [`Refiller::refill_loop`]).
+    fn fill_again<B: RegisterBus>(&mut self, bus: &mut B) -> Result<(), B> {
         let delay = read_counter(bus, counter::DELAY_CLOCKS)?.min(u32::MAX as u64) as u32;
         // Four ring periods, or the default if no delay was ever measured.
         let mut timeout = if delay == 0 {
@@ -438,9 +473,7 @@ impl<'a> Refiller<'a> {
             }
         }
         bus.write32(regs::FILL_TIMEOUT, FILL_TIMEOUT_DEFAULT)
-            .map_err(Error::Bus)?;
-        self.stats.loop_refills += 1;
-        self.write_all(bus)
+            .map_err(Error::Bus)
     }
 
     /// Makes sure the loop runs: refills it if it is lost or not running.
@@ -628,6 +661,9 @@ mod tests {
         infer_status: u32,
         slot_writes: Vec<u32>,
         idles: u32,
+        /// The loop is lost when this many slot writes have been committed
+        /// (a cut during a load): the pending write never completes.
+        cut_at_write: Option<usize>,
     }
 
     const DELAY: u32 = 1000;
@@ -651,6 +687,7 @@ mod tests {
                 infer_status: 0,
                 slot_writes: vec![],
                 idles: 0,
+                cut_at_write: None,
             }
         }
 
@@ -668,6 +705,8 @@ mod tests {
                 *s = (0, [0; SLOT_WORDS as usize]);
             }
             self.missing.clear();
+            // A write pending on the old ring lands on the new one.
+            self.wr_pending = None;
             self.running = true;
             self.lost = false;
             self.no_loop = false;
@@ -703,6 +742,7 @@ mod tests {
                 a if a == c(counter::IN_FLIGHT) => self.ring.len() as u32,
                 a if a == c(counter::DELAY_CLOCKS) => DELAY,
                 a if a == c(counter::IN_FLIGHT) + 1 || a == c(counter::DELAY_CLOCKS) + 1 => 0,
+                regs::SLOT_WR_COMMIT if self.lost && self.wr_pending.is_some() => 1,
                 regs::SLOT_WR_COMMIT => {
                     // Completes on the next look.
                     if let Some(s) = self.wr_pending.take() {
@@ -750,6 +790,10 @@ mod tests {
                     let s = self.regs[&regs::SLOT_WR_SLOT];
                     self.slot_writes.push(s);
                     self.wr_pending = Some(s);
+                    if self.cut_at_write == Some(self.slot_writes.len()) {
+                        self.cut_at_write = None;
+                        self.lost = true;
+                    }
                 }
                 regs::SLOT_RD_REQUEST => {
                     self.rd_pending = Some(self.regs[&regs::SLOT_RD_SLOT]);
@@ -828,6 +872,30 @@ mod tests {
             Ok(s) if s & infer_bits::BAD != 0 => Batch::Bad,
             Ok(s) => Batch::Done(s),
         })
+    }
+
+    /// A cut while the weights are written: the pending write never
+    /// completes; the loop is filled again and every slot written.
+    #[test]
+    fn a_cut_during_the_writes_fills_again_and_writes_every_slot() {
+        let imgs = images(5);
+        let mut bus = FakeLoop::new(8, imgs.len());
+        fill(&mut bus, None, 10).unwrap();
+        bus.cut_at_write = Some(3);
+        let mut r = Refiller::new(
+            LoopImage {
+                slots: &imgs,
+                tag: tag(),
+            },
+            RefillConfig::default(),
+        );
+        r.write_all(&mut bus).unwrap();
+        assert_eq!(r.stats().loop_refills, 1);
+        assert_eq!(bus.slot_writes, [0, 1, 2, 0, 1, 2, 3, 4]);
+        for (s, img) in imgs.iter().enumerate() {
+            assert_eq!(bus.slot_payload(s), *img, "slot {s}");
+        }
+        assert_eq!(bus.regs[&regs::MODEL_TAG], tag()[0]);
     }
 
     #[test]

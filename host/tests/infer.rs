@@ -330,6 +330,23 @@ fn in_process_board_verifies_mnist_over_its_usb_port() {
     eprintln!("mnist over usb: {:?}", t0.elapsed());
 }
 
+/// The simulated Versa (`board=versa`: the Versa's top with its
+/// transceiver bring-up on the DCUA's model) over its UART: the MNIST
+/// network loads and verifies bit for bit.
+#[test]
+fn versa_board_verifies_mnist_over_its_uart() {
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, expected) = subset("mnist", 48, dir.path());
+    let model = data("mnist", "model.safetensors");
+    let dev = format!("sim:board=versa,fiber_km=25,baud={TEST_BAUD}");
+    let (code, out, err) = verify(&dev, &inputs, &model, &expected);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("host reference"), "{out}");
+    assert!(out.contains("all 48 rows equal"), "{out}");
+    eprintln!("mnist on the Versa over its UART: {:?}", t0.elapsed());
+}
+
 mod common;
 use common::Server;
 
@@ -343,7 +360,15 @@ fn s(p: &Path) -> &str {
 #[test]
 fn pty_board_loads_and_infers_digits_bit_for_bit() {
     let t0 = Instant::now();
-    let srv = Server::start(&["--pty", "--fiber-km", "2", "--baud", TEST_BAUD]);
+    let srv = Server::start(&[
+        "--pty",
+        "--backend",
+        "versa",
+        "--fiber-km",
+        "2",
+        "--baud",
+        TEST_BAUD,
+    ]);
     let dev = format!("serial:{}", srv.at);
     let dir = tempfile::tempdir().unwrap();
     let y = dir.path().join("y.npy");
@@ -434,6 +459,8 @@ fn tcp_board_infers_with_model_loading_on_demand() {
     let srv = Server::start(&[
         "--tcp",
         "127.0.0.1:0",
+        "--backend",
+        "versa",
         "--fiber-km",
         "2",
         "--baud",
@@ -590,14 +617,15 @@ fn burst_errors_are_refilled_and_every_output_verified() {
     eprintln!("bursts: {:?}", t0.elapsed());
 }
 
-/// A 1 ms cut of the fiber 1 ms into the run (while the batches run): the
+/// The simulated Versa over its UART: a 1 ms cut of the fiber 3 ms after
+/// the board is ready (while the batches run; the load takes about 1.3 ms): the
 /// loss is detected, the loop filled again (as often as the cut needs) and
 /// every weight slot rewritten with the model tag, the batch run again, and
 /// every output verified bit for bit.
 #[test]
 fn a_cut_is_detected_and_the_loop_refilled() {
     let t0 = Instant::now();
-    let dev = format!("sim:fiber_km=2,cut_at_ms=1,cut_ms=1,baud={TEST_BAUD}");
+    let dev = format!("sim:board=versa,fiber_km=2,cut_at_ms=3,cut_ms=1,baud={TEST_BAUD}");
     let (code, out, err) = verify(
         &dev,
         &data("digits", "inputs.npy"),

@@ -22,6 +22,9 @@ pub enum BackendKind {
     /// The gateware top in Verilator (UART, command engine, register file,
     /// loop core) plus the fiber model: bytes go through the board's logic.
     Gateware,
+    /// The Versa's top in Verilator (transceiver bring-up on the DCUA's
+    /// model, LEDs) plus the fiber model, served on its UART.
+    Versa,
     /// The register file modelled in Rust in front of the gateware loop
     /// core in Verilator plus the fiber model.
     Loop,
@@ -115,18 +118,23 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
             LinkKind::Uart => SimLink::Uart,
             LinkKind::Usb => SimLink::Usb,
         },
-        ..Default::default()
+        board: if a.backend == BackendKind::Versa {
+            fiberloop::device::SimBoard::Versa
+        } else {
+            fiberloop::device::SimBoard::Gateware
+        },
     };
+    let gateware = matches!(a.backend, BackendKind::Gateware | BackendKind::Versa);
     if a.link != LinkKind::Uart && a.backend != BackendKind::Gateware {
         return Err(Failure::new(
             exit::USAGE,
             anyhow!("--link usb needs the gateware board (--backend gateware)"),
         ));
     }
-    if a.cut_at_ms.is_some() && a.backend != BackendKind::Gateware {
+    if a.cut_at_ms.is_some() && !gateware {
         return Err(Failure::new(
             exit::USAGE,
-            anyhow!("--cut-at-ms needs the gateware board (--backend gateware)"),
+            anyhow!("--cut-at-ms needs a gateware board (--backend gateware or versa)"),
         ));
     }
     let bad_ms = |v: f64| !(v.is_finite() && v >= 0.0);
@@ -138,7 +146,7 @@ fn serve_cmd(a: ServeArgs) -> Result<(), Failure> {
     }
     let cfg = EngineConfig::uart(a.baud, 100);
     match a.backend {
-        BackendKind::Gateware => {
+        BackendKind::Gateware | BackendKind::Versa => {
             fiberloop_sim::fiber::FiberSpool::new(o.fiber())
                 .map_err(|e| Failure::new(exit::USAGE, e))?;
             log::info!("building the simulated board ({} km)", a.fiber_km);

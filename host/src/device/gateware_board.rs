@@ -22,7 +22,7 @@
 //! waiting out its timeout).
 
 use super::{SimLink, SimOptions, Transport};
-use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink};
+use fiberloop_sim::board_sim::{BoardConfig, BoardSim, HostLink, SimTop};
 use fiberloop_sim::loop_sim::LoopSimError;
 use std::collections::VecDeque;
 use std::io;
@@ -43,11 +43,19 @@ pub fn host_link(link: SimLink) -> HostLink {
 /// Builds the simulated board for these options (the Verilator model is
 /// built on first use and cached).
 pub fn build(o: &SimOptions) -> Result<BoardSim, LoopSimError> {
-    let cfg = BoardConfig::for_baud(o.baud).with_link(host_link(o.link));
+    let top = match o.board {
+        super::SimBoard::Versa => SimTop::versa(),
+        _ => SimTop::BoardCore,
+    };
+    let cfg = BoardConfig::for_baud(o.baud)
+        .with_link(host_link(o.link))
+        .with_top(top);
     let mut sim = BoardSim::new(o.fiber(), cfg)?;
     if let Some(at) = o.cut_at_ms {
         let clocks = |ms: f64| (ms * 1e-3 * WORD_CLOCK_HZ).round() as u64;
-        sim.schedule_cut(clocks(at), clocks(o.cut_ms));
+        // Time from when the board is ready for the host (the Versa: its
+        // link came up by itself first).
+        sim.schedule_cut(sim.clocks() + clocks(at), clocks(o.cut_ms));
     }
     Ok(sim)
 }
@@ -106,9 +114,10 @@ impl Transport for BoardTransport {
 
     fn describe(&self) -> String {
         let c = self.sim.config();
+        let top = c.top.name();
         match c.link {
-            HostLink::Usb => "sim (gateware board, USB FIFO port)".into(),
-            HostLink::Uart => format!("sim (gateware board, UART at {:.0} baud)", c.baud()),
+            HostLink::Usb => format!("sim ({top} gateware, USB FIFO port)"),
+            HostLink::Uart => format!("sim ({top} gateware, UART at {:.0} baud)", c.baud()),
         }
     }
 

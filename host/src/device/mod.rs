@@ -91,8 +91,9 @@ pub struct SimOptions {
     /// The gateware board's host link the transport drives: the USB FIFO
     /// port (fast: a byte every two word clocks) or the UART (at `baud`).
     pub link: SimLink,
-    /// Cut the fiber this long (ms of simulated time) after the board
-    /// starts (gateware board only).
+    /// Cut the fiber this long (ms of simulated time) after the board is
+    /// ready for the host (the Versa: after its link came up; gateware
+    /// boards only).
     pub cut_at_ms: Option<f64>,
     /// How long the cut lasts, ms (light sent after it still has to cross
     /// the spool).
@@ -119,6 +120,10 @@ pub enum SimBoard {
     /// The register file modelled in Rust (`engine::Engine`) in front of the
     /// gateware loop core in Verilator: faster, for host-side work.
     Model,
+    /// The ECP5-5G Versa's top in Verilator (`VersaSim`: transceiver
+    /// bring-up on the DCUA's model, LEDs, the UART as its only host link):
+    /// the board that is built, minus the analogue parts.
+    Versa,
 }
 
 impl Default for SimOptions {
@@ -199,7 +204,7 @@ pub enum DeviceSpecError {
     #[error("unknown device {0:?}: expected sim, sim:KEY=VALUE,..., serial:PATH[@BAUD], tcp:HOST:PORT or usb[:SERIAL]")]
     Kind(String),
     /// A bad sim option.
-    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model, link=usb|uart, cut_at_ms, cut_ms)")]
+    #[error("bad simulator option {0:?}: {1} (options: fiber_km, ber, burst_len, burst_rate, seed, baud, board=gateware|model|versa, link=usb|uart, cut_at_ms, cut_ms)")]
     SimOption(String, String),
     /// Serial without a path, or a bad baud rate.
     #[error("bad serial device {0:?}: {1} (expected serial:PATH or serial:PATH@BAUD)")]
@@ -269,7 +274,8 @@ impl std::str::FromStr for DeviceSpec {
                             o.board = match v {
                                 "gateware" => SimBoard::Gateware,
                                 "model" => SimBoard::Model,
-                                _ => return Err(bad("board is gateware or model")),
+                                "versa" => SimBoard::Versa,
+                                _ => return Err(bad("board is gateware, model or versa")),
                             }
                         }
                         "link" => {
@@ -283,16 +289,25 @@ impl std::str::FromStr for DeviceSpec {
                         _ => return Err(bad("unknown option")),
                     }
                 }
-                if link_given && o.board != SimBoard::Gateware {
+                if o.board == SimBoard::Versa {
+                    if link_given && o.link != SimLink::Uart {
+                        return Err(DeviceSpecError::SimOption(
+                            "link".into(),
+                            "the Versa's only host link is its UART (board=versa)".into(),
+                        ));
+                    }
+                    o.link = SimLink::Uart;
+                } else if link_given && o.board != SimBoard::Gateware {
                     return Err(DeviceSpecError::SimOption(
                         "link".into(),
                         "the link is chosen on the gateware board (board=gateware)".into(),
                     ));
                 }
-                if o.cut_at_ms.is_some() && o.board != SimBoard::Gateware {
+                if o.cut_at_ms.is_some() && o.board == SimBoard::Model {
                     return Err(DeviceSpecError::SimOption(
                         "cut_at_ms".into(),
-                        "cuts are made by the gateware board's fiber (board=gateware)".into(),
+                        "cuts are made by a gateware board's fiber (board=gateware or versa)"
+                            .into(),
                     ));
                 }
                 Ok(DeviceSpec::Sim(o))
@@ -360,6 +375,7 @@ impl fmt::Display for DeviceSpec {
                         }
                     )?,
                     SimBoard::Model => write!(f, ",board=model")?,
+                    SimBoard::Versa => write!(f, ",board=versa")?,
                 }
                 if let Some(at) = o.cut_at_ms {
                     write!(f, ",cut_at_ms={at}")?;
@@ -423,7 +439,7 @@ pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Transport>, OpenError> {
             ))
         }
         #[cfg(feature = "sim")]
-        DeviceSpec::Sim(o) if o.board == SimBoard::Gateware => {
+        DeviceSpec::Sim(o) if o.board != SimBoard::Model => {
             Box::new(gateware_board::BoardTransport::new(o)?)
         }
         #[cfg(feature = "sim")]
@@ -471,16 +487,15 @@ mod tests {
                 num.clone(),
                 any::<u64>(),
             ),
-            (1u32..=u32::MAX, any::<bool>(), any::<bool>()),
+            (1u32..=u32::MAX, 0u8..3, any::<bool>()),
             (proptest::option::of(num.clone()), num),
         )
             .prop_map(
-                |((km, ber, len, rate, seed), (baud, model, uart), (cut_at, cut))| {
-                    let board = if model {
-                        SimBoard::Model
-                    } else {
-                        SimBoard::Gateware
-                    };
+                |((km, ber, len, rate, seed), (baud, kind, uart), (cut_at, cut))| {
+                    let board =
+                        [SimBoard::Gateware, SimBoard::Model, SimBoard::Versa][kind as usize];
+                    let model = board == SimBoard::Model;
+                    let uart = uart || board == SimBoard::Versa;
                     DeviceSpec::Sim(SimOptions {
                         fiber_km: km,
                         ber,
