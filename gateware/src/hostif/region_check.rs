@@ -98,6 +98,8 @@ mod tests {
         uut.connect_all();
         let rep = fiberloop_harness::synth::synth_block(&uut, "hostif_region_check").unwrap();
         println!("RegionCheck: {} LUTs", rep.luts());
-        assert!(rep.luts() < 250, "{} LUTs", rep.luts());
+        // 26 regions (map v3, with the PHY and PRBS blocks): 285 LUT4
+        // measured; 22 regions (v2) were under 250.
+        assert!(rep.luts() < 320, "{} LUTs", rep.luts());
     }
 }
