@@ -170,3 +170,47 @@ fn versa_waits_for_slow_locks() {
     assert_eq!(p[0] & f::STATE_MASK, init_state::READY);
     assert_eq!(&p[1..4], &[0, 0, 0], "restarts, LOS events, CDR retries");
 }
+
+/// Light that flaps: five short cuts, each before the lock has been held
+/// for the bring-up's hold time. The RX lane is not released in between
+/// (the link never reports up), each loss of signal is counted, and once
+/// the light stays the link comes up by itself.
+#[test]
+fn versa_holds_the_rx_lane_while_the_light_flaps() {
+    let mut h = Host::on(1.0, SimTop::versa());
+    let before = phy(&mut h);
+    // The hold is 62,500 clk100 clocks, 78,125 word clocks: cut every
+    // 40,000 for 2,000.
+    let cuts = 5;
+    let mut ready_between = 0;
+    for _ in 0..cuts {
+        let at = h.sim.clocks() + 10;
+        h.sim.schedule_cut(at, 2_000);
+        for _ in 0..40 {
+            h.sim.run(1_000);
+            if h.sim.link_up() {
+                ready_between += 1;
+            }
+        }
+    }
+    let p = phy(&mut h);
+    println!(
+        "flapping: before {before:?}, after the cuts {p:?}, link up in {ready_between} samples"
+    );
+    assert!(
+        ready_between <= 3,
+        "the link came up while the light flapped"
+    );
+    assert_eq!(p[2] - before[2], cuts, "LOS events");
+    let mut up_after = None;
+    for k in 0..30 {
+        h.sim.run(10_000);
+        if h.sim.link_up() {
+            up_after = Some(k);
+            break;
+        }
+    }
+    let p = phy(&mut h);
+    assert!(up_after.is_some(), "the link did not come back: {p:?}");
+    assert_eq!(p[0] & f::STATE_MASK, init_state::READY);
+}
