@@ -344,6 +344,7 @@ fn versa_board_verifies_mnist_over_its_uart() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("host reference"), "{out}");
     assert!(out.contains("all 48 rows equal"), "{out}");
+    assert!(out.contains("board        : versa-ecp5g"), "{out}");
     eprintln!("mnist on the Versa over its UART: {:?}", t0.elapsed());
 }
 
@@ -406,6 +407,10 @@ fn pty_board_loads_and_infers_digits_bit_for_bit() {
     let (code, out, err) = run(&dev, &["infer", "--input", s(&inputs), "--output", s(&y)]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(err.contains("64 inputs in 8 batches"), "{err}");
+    assert!(
+        err.contains("on versa-ecp5g"),
+        "the report names the top: {err}"
+    );
     eprintln!("infer of {ROWS} inputs over the pty: {:?}", t.elapsed());
     assert_eq!(
         std::fs::read(&y).unwrap(),

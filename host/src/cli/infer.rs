@@ -71,10 +71,11 @@ pub fn run_on_device(
     .map_err(ops_failure)?;
     if !quiet {
         eprintln!(
-            "{} inputs in {} batches ({} run again); refills {}; link: {} requests, {} retries",
+            "{} inputs in {} batches ({} run again) on {}; refills {}; link: {} requests, {} retries",
             x.rows(),
             stats.batches,
             stats.bad_retries,
+            stats.top,
             stats.refills,
             c.stats().requests,
             c.stats().retries

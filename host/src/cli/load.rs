@@ -67,6 +67,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         println!("{v}");
         return Ok(());
     }
+    println!("board        : {}", s.top);
     println!("model        : {}", args.model.display());
     println!("tag (CRC-32) : 0x{:08x}", s.tag);
     println!(

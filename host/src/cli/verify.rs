@@ -71,6 +71,7 @@ pub fn run(device: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         }
         checks.push((format!("expected ({})", p.display()), e));
     }
+    println!("board        : {}", stats.top);
     println!(
         "inputs       : {} rows, {} outputs each",
         y.rows(),

@@ -126,6 +126,8 @@ pub struct LoadSummary {
     pub outputs: usize,
     /// What the refill policy did during the load.
     pub refills: Refills,
+    /// Which gateware top answered (`regs::top::name` of `regs::TOP`).
+    pub top: &'static str,
 }
 
 /// The `MODEL_TAG` words on the board.
@@ -422,6 +424,7 @@ pub fn load_model_with<T: Transport>(
         inputs: net.input_width(),
         outputs: net.output_width(),
         refills: r.stats().into(),
+        top: top_name(c)?,
     })
 }
 
@@ -444,6 +447,13 @@ pub struct InferStats {
     pub bad_retries: usize,
     /// What the refill policy did.
     pub refills: Refills,
+    /// Which gateware top answered (`regs::top::name` of `regs::TOP`).
+    pub top: &'static str,
+}
+
+/// The name of the gateware top that answers (`regs::TOP`).
+pub fn top_name<T: Transport>(c: &mut Client<T>) -> Result<&'static str, ClientError> {
+    Ok(regs::top::name(c.read(regs::TOP)?))
 }
 
 /// Runs `inputs` (`[N, inputs of the loaded model]`) through the model on
@@ -463,6 +473,7 @@ pub fn infer<T: Transport>(
     cfg: InferConfig,
     stats: &mut InferStats,
 ) -> Result<Int8Matrix, OpsError> {
+    stats.top = top_name(c)?;
     let tag = read_tag(c)?;
     if tag.file_tag() == 0 || image.is_some_and(|i| i.tag[0] != tag.file_tag()) {
         return Err(OpsError::NoModel);
