@@ -260,6 +260,17 @@ impl From<RefillStats> for Refills {
     }
 }
 
+impl std::ops::AddAssign for Refills {
+    fn add_assign(&mut self, o: Self) {
+        self.refills += o.refills;
+        self.slots_rewritten += o.slots_rewritten;
+        self.loop_refills += o.loop_refills;
+        self.fills += o.fills;
+        self.scans += o.scans;
+        self.batches_rerun += o.batches_rerun;
+    }
+}
+
 impl std::fmt::Display for Refills {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
