@@ -329,6 +329,15 @@ impl<T: Transport> Client<T> {
             };
             let n = encode(Direction::Request, &h, payload, &mut self.frame)
                 .map_err(|e| ClientError::Usage(e.to_string()))?;
+            if log::log_enabled!(log::Level::Trace) {
+                let first = payload
+                    .get(..4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                log::trace!(
+                    "{} 0x{addr:04x} len {len} seq {seq} first {first:x?}",
+                    cmd::name(code)
+                );
+            }
             let tries = 1 + self.cfg.retries;
             let mut reply = None;
             for attempt in 1..=tries {
