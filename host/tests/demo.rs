@@ -1,5 +1,5 @@
 //! `fiberloop demo`, shortened: the small digits model on a 2 km simulated
-//! fiber with bit errors and a cut, a few batches of images; the report's
+//! fiber with bit errors and a cut, six batches of images; the report's
 //! figures are checked against the data files, and its pictures decode.
 
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ fn a_short_demo_verifies_every_output_and_draws_its_pictures() {
     let run = Command::new(env!("CARGO_BIN_EXE_fiberloop"))
         .args(["demo", "--images", &images.to_string()])
         .args(["--fiber-km", "2", "--ber", "2e-5", "--seed", "7"])
+        // A cut of 0.2 ms while the images stream.
+        .args(["--cut-at-ms", "0.6", "--cut-ms", "0.2"])
         .arg("--model")
         .arg(data("model.safetensors"))
         .arg("--out")
@@ -71,6 +73,18 @@ fn a_short_demo_verifies_every_output_and_draws_its_pictures() {
     // The fiber had errors and the loop ran: laps, corrections.
     assert!(run_["laps"].as_u64().unwrap() > 0, "{r}");
     assert!(run_["corrected_bytes"].as_u64().unwrap() > 0, "{r}");
+    // The cut: detected, the loop refilled (during the load or the run),
+    // the rewritten slots on the ring map.
+    let loop_refills = r["load"]["refills"]["loop_refills"].as_u64().unwrap()
+        + run_["refills"]["loop_refills"].as_u64().unwrap();
+    assert!(loop_refills >= 1, "{r}");
+    if run_["refills"]["loop_refills"].as_u64().unwrap() > 0 {
+        // Every weight slot rewritten in one column at least.
+        assert!(
+            r["ring_map"]["refilled_cells"].as_u64().unwrap() >= 12,
+            "{r}"
+        );
+    }
     let samples = r["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 1 + images.div_ceil(8), "{r}");
     assert_eq!(samples.last().unwrap()["images"], images, "{r}");

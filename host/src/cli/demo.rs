@@ -534,6 +534,11 @@ pub fn run(target: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
             "sim_word_clocks_per_s": if is_sim { Some(sim_speed) } else { None },
             "sim_fraction_of_real_time": if is_sim { Some(sim_speed / WORD_CLOCK_HZ as f64) } else { None },
         },
+        "ring_map": {
+            "columns": map.columns.len(),
+            "refilled_cells": map.count(demo::SlotState::Refilled).iter().sum::<usize>(),
+            "bad_cells": map.count(demo::SlotState::Bad).iter().sum::<usize>(),
+        },
         "wall_s": { "open": open_s, "total": total_s },
         "host_link": c.stats(),
         "samples": samples,
@@ -697,7 +702,7 @@ pub fn markdown(r: &serde_json::Value) -> String {
     row(
         "fiber errors",
         format!(
-            "{} bytes corrected, {} frames uncorrectable, in {} laps",
+            "{} bytes corrected, {} frames uncorrectable, in at least {} laps (the board counts laps from each fill; read at the batches' ends)",
             u(&run["corrected_bytes"]),
             u(&run["uncorrectable_frames"]),
             u(&run["laps"])
