@@ -399,6 +399,7 @@ pub fn run(target: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     let base_corr = k0.loop_counters[counter::CORRECTED_BYTES as usize];
     let base_unc = k0.loop_counters[counter::UNCORRECTABLE as usize];
     map.snapshot();
+    let link0 = c.stats().clone();
     let t_stream = Instant::now();
     let mut samples = vec![Sample {
         good_slots: map.good(),
@@ -460,6 +461,10 @@ pub fn run(target: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
     let end = *samples.last().unwrap_or(&Sample::default());
     let kend = c.counters().map_err(client_error)?;
     let clocks_end = kend.loop_counters[counter::CLOCKS as usize];
+
+    let link_bytes = (c.stats().bytes_sent - link0.bytes_sent)
+        + (c.stats().bytes_received - link0.bytes_received);
+    let lap_us = (delay_clocks + fiberloop_spec::lap::CONTROLLER_LATENCY) as f64 * clock_ns / 1e3;
 
     // 4. Check every output byte; score against the labels.
     let y = Int8Matrix::new(n, reference.cols(), y).map_err(bad_input)?;
@@ -531,6 +536,10 @@ pub fn run(target: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
             "wall_s": stream_wall,
             "images_per_s_board": n as f64 / board_s.max(1e-12),
             "images_per_s_wall": n as f64 / stream_wall.max(1e-9),
+            "host_link_bytes": link_bytes,
+            "lap_us": lap_us,
+            "board_us_per_batch": end.board_ms * 1e3 / totals.batches.max(1) as f64,
+            "laps_per_batch": end.board_ms * 1e3 / lap_us / totals.batches.max(1) as f64,
             "sim_word_clocks_per_s": if is_sim { Some(sim_speed) } else { None },
             "sim_fraction_of_real_time": if is_sim { Some(sim_speed / WORD_CLOCK_HZ as f64) } else { None },
         },
@@ -716,6 +725,16 @@ pub fn markdown(r: &serde_json::Value) -> String {
             1e3 * f(&run["board_s"]),
             f(&run["images_per_s_wall"]),
             f(&run["wall_s"])
+        ),
+    );
+    row(
+        "per batch",
+        format!(
+            "{:.0} us of board time = {:.1} laps of {:.1} us (the host link moved {} bytes in the run)",
+            f(&run["board_us_per_batch"]),
+            f(&run["laps_per_batch"]),
+            f(&run["lap_us"]),
+            u(&run["host_link_bytes"])
         ),
     );
     if let Some(v) = run["sim_word_clocks_per_s"].as_f64() {
