@@ -199,13 +199,17 @@ pub fn corrected_png(samples: &[Sample], title: &str) -> Result<Vec<u8>, PlotErr
     })
 }
 
-/// The loop-occupancy picture: weight slots holding trusted weights, as a
-/// share of the ring's slots, over board time.
+/// The loop-occupancy picture: weight slots holding trusted weights at
+/// the end of each batch, and the slots rewritten during it (the ring map's
+/// refilled cells of the column), as shares of the ring's slots, over
+/// board time.
 pub fn occupancy_png(
     samples: &[Sample],
-    loop_slots: usize,
+    map: &RingMap,
     weight_slots: usize,
 ) -> Result<Vec<u8>, PlotError> {
+    let loop_slots = map.slots();
+    let rewritten = map.count(SlotState::Refilled);
     let x_max = samples.iter().map(|s| s.board_ms).fold(0.001, f64::max);
     let pct = |n: usize| 100.0 * n as f64 / loop_slots.max(1) as f64;
     render(|root| {
@@ -247,6 +251,17 @@ pub fn occupancy_png(
             .map_err(draw_err)?
             .label("the model's share of the ring")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
+        let orange = RGBColor(255, 127, 14);
+        chart
+            .draw_series(
+                samples
+                    .iter()
+                    .zip(&rewritten)
+                    .map(|(s, &n)| Circle::new((s.board_ms, pct(n)), 4, orange.filled())),
+            )
+            .map_err(draw_err)?
+            .label("slots rewritten during the batch")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, orange.filled()));
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
@@ -377,7 +392,7 @@ mod tests {
         }
         for png in [
             corrected_png(&samples, "test").unwrap(),
-            occupancy_png(&samples, 6, 4).unwrap(),
+            occupancy_png(&samples, &m, 4).unwrap(),
             ring_map_png(&m, &samples).unwrap(),
         ] {
             let d = png::Decoder::new(&png[..]);

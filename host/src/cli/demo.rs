@@ -565,7 +565,7 @@ pub fn run(target: &Target, quiet: bool, args: Args) -> Result<(), Failure> {
         ),
         (
             "occupancy.png",
-            demo::occupancy_png(&samples, load.loop_slots, load.slots_used),
+            demo::occupancy_png(&samples, &map, load.slots_used),
         ),
         ("ring_map.png", demo::ring_map_png(&map, &samples)),
     ];
