@@ -392,7 +392,6 @@ impl<'a> Refiller<'a> {
                     // The ring is gone: fill it again (a pending write
                     // lands on the new ring, then is written over).
                     self.fill_again(bus)?;
-                    self.stats.loop_refills += 1;
                 }
                 r => return r,
             }
@@ -436,13 +435,22 @@ impl<'a> Refiller<'a> {
     /// tried again with twice the timeout, at most
     /// [`RefillConfig::max_fills`] times.
     pub fn refill_loop<B: RegisterBus>(&mut self, bus: &mut B) -> Result<(), B> {
-        self.fill_again(bus)?;
-        self.stats.loop_refills += 1;
-        self.write_all(bus)
+        // A slot write that never completes while the weights are written
+        // again (a frame lost on a noisy fiber before its slot came round)
+        // starts the refill over, at most `max_fills` times in all.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            self.fill_again(bus)?;
+            match self.write_all(bus) {
+                Err(Error::PollTimeout { .. }) if tries < self.cfg.max_fills.max(1) => continue,
+                r => return r,
+            }
+        }
     }
 
-    /// Fills the loop after a loss, retrying while no loop is found (see
-    /// [`Refiller::refill_loop`]).
+    /// Fills the loop (see [`refill_loop`](Self::refill_loop)), counting a
+    /// loop refill.
     fn fill_again<B: RegisterBus>(&mut self, bus: &mut B) -> Result<(), B> {
         let delay = read_counter(bus, counter::DELAY_CLOCKS)?.min(u32::MAX as u64) as u32;
         // Four ring periods, or the default if no delay was ever measured.
@@ -473,7 +481,9 @@ impl<'a> Refiller<'a> {
             }
         }
         bus.write32(regs::FILL_TIMEOUT, FILL_TIMEOUT_DEFAULT)
-            .map_err(Error::Bus)
+            .map_err(Error::Bus)?;
+        self.stats.loop_refills += 1;
+        Ok(())
     }
 
     /// Makes sure the loop runs: refills it if it is lost or not running.
@@ -515,14 +525,39 @@ impl<'a> Refiller<'a> {
                     self.refill_loop(bus)?;
                     return Ok(self.image.slots.len() as u32);
                 }
-                wait_slot_written(bus, self.cfg.max_polls)?;
+                if !self.wait_written_or_refill(bus, rewritten)? {
+                    return Ok(self.image.slots.len() as u32);
+                }
                 write_slot(bus, i as u32, img)?;
                 rewritten += 1;
             }
         }
-        wait_slot_written(bus, self.cfg.max_polls)?;
+        if !self.wait_written_or_refill(bus, rewritten)? {
+            return Ok(self.image.slots.len() as u32);
+        }
         self.stats.slots_rewritten += rewritten as u64;
         Ok(rewritten)
+    }
+
+    /// Waits for the pending slot write; if it never completes (its slot
+    /// no longer comes round: a frame lost, or renumbered by a corrupted
+    /// header, though the loop still runs), counts the `rewritten` slots
+    /// and refills the loop (a fill drops the pending write). Returns
+    /// whether the write completed.
+    fn wait_written_or_refill<B: RegisterBus>(
+        &mut self,
+        bus: &mut B,
+        rewritten: u32,
+    ) -> Result<bool, B> {
+        match wait_slot_written(bus, self.cfg.max_polls) {
+            Ok(()) => Ok(true),
+            Err(Error::PollTimeout { .. }) => {
+                self.stats.slots_rewritten += rewritten as u64;
+                self.refill_loop(bus)?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Repairs until a scan finds every weight slot good (after a load:

@@ -9,6 +9,7 @@
 //! with `--no-default-features`, the host talks to real boards only and
 //! needs neither rust-hdl nor Verilator.
 
+pub mod demo;
 pub mod device;
 pub mod model;
 pub mod plan;

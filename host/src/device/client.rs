@@ -187,6 +187,25 @@ impl Backoff {
     }
 }
 
+/// What the host did to, and learnt of, the loop's slots, as a client
+/// records it when asked ([`Client::record_slots`]): the demo's ring map
+/// is drawn from these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum SlotEvent {
+    /// A slot write was committed (its payload, slot number and commit
+    /// sent in one burst).
+    Written(u32),
+    /// A slot's flags were read (`fiberloop_spec::frame` flag bits).
+    Flags {
+        /// The slot.
+        slot: u32,
+        /// Its flags.
+        flags: u8,
+    },
+    /// A fill was started: every slot is empty afterwards.
+    Fill,
+}
+
 /// The host end of the protocol.
 pub struct Client<T: Transport> {
     t: T,
@@ -197,6 +216,8 @@ pub struct Client<T: Transport> {
     stats: ClientStats,
     frame: Vec<u8>,
     rx: Vec<u8>,
+    journal: Option<Vec<SlotEvent>>,
+    read_slot_no: u32,
 }
 
 impl<T: Transport> Client<T> {
@@ -211,7 +232,56 @@ impl<T: Transport> Client<T> {
             stats: ClientStats::default(),
             frame: vec![0; MAX_FRAME_BYTES],
             rx: vec![0; 2 * MAX_FRAME_BYTES],
+            journal: None,
+            read_slot_no: 0,
         }
+    }
+
+    /// Starts (or stops) recording [`SlotEvent`]s: slot writes, slot flags
+    /// read and fills, as they pass through [`read_block`](Self::read_block)
+    /// and [`write_block`](Self::write_block). Off by default.
+    pub fn record_slots(&mut self, on: bool) {
+        self.journal = on.then(Vec::new);
+    }
+
+    /// The slot events recorded since the last call (none when not
+    /// recording).
+    pub fn take_slot_events(&mut self) -> Vec<SlotEvent> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn note_write(&mut self, addr: u32, data: &[u32]) {
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        let n = regs::SLOT_WORDS as usize;
+        match addr {
+            // The commit register takes any value.
+            regs::SLOT_WR_BUF if data.len() >= n + 2 => j.push(SlotEvent::Written(data[n])),
+            regs::SLOT_WR_SLOT if data.len() >= 2 => j.push(SlotEvent::Written(data[0])),
+            regs::SLOT_RD_SLOT if !data.is_empty() => self.read_slot_no = data[0],
+            regs::LOOP_CTRL if data.first() == Some(&regs::ctrl::FILL) => j.push(SlotEvent::Fill),
+            _ => {}
+        }
+    }
+
+    fn note_read(&mut self, addr: u32, data: &[u32]) {
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        let n = regs::SLOT_WORDS as usize;
+        let flags = match addr {
+            regs::SLOT_RD_FLAGS if !data.is_empty() => data[0],
+            regs::SLOT_RD_BUF if data.len() >= n + 3 => data[n + 2],
+            _ => return,
+        };
+        j.push(SlotEvent::Flags {
+            slot: self.read_slot_no,
+            flags: flags as u8,
+        });
     }
 
     /// Counts so far.
@@ -259,6 +329,15 @@ impl<T: Transport> Client<T> {
             };
             let n = encode(Direction::Request, &h, payload, &mut self.frame)
                 .map_err(|e| ClientError::Usage(e.to_string()))?;
+            if log::log_enabled!(log::Level::Trace) {
+                let first = payload
+                    .get(..4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                log::trace!(
+                    "{} 0x{addr:04x} len {len} seq {seq} first {first:x?}",
+                    cmd::name(code)
+                );
+            }
             let tries = 1 + self.cfg.retries;
             let mut reply = None;
             for attempt in 1..=tries {
@@ -416,6 +495,7 @@ impl<T: Transport> Client<T> {
             a = a.wrapping_add(k as u32);
             left -= k;
         }
+        self.note_read(addr, &out);
         Ok(out)
     }
 
@@ -430,6 +510,7 @@ impl<T: Transport> Client<T> {
             let a = addr.wrapping_add((i * MAX_BURST_WORDS) as u32);
             self.transact(cmd::WRITE, a, chunk.len() as u16, &bytes)?;
         }
+        self.note_write(addr, data);
         Ok(())
     }
 

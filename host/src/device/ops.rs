@@ -262,6 +262,17 @@ impl From<RefillStats> for Refills {
     }
 }
 
+impl std::ops::AddAssign for Refills {
+    fn add_assign(&mut self, o: Self) {
+        self.refills += o.refills;
+        self.slots_rewritten += o.slots_rewritten;
+        self.loop_refills += o.loop_refills;
+        self.fills += o.fills;
+        self.scans += o.scans;
+        self.batches_rerun += o.batches_rerun;
+    }
+}
+
 impl std::fmt::Display for Refills {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -374,7 +385,20 @@ pub fn load_model_with<T: Transport>(
     let mut r = image.refiller(cfg);
     c.write(regs::MODEL_TAG + model_tag::FILE_CRC, 0)?;
     let since = control::damage(c)?;
-    r.write_slots(c, &mut |slot| step("weights", slot))?;
+    match r.write_slots(c, &mut |slot| step("weights", slot)) {
+        Ok(()) => {}
+        Err(fiberloop_firmware::Error::PollTimeout { .. }) => {
+            // A slot write never completed: its slot stopped coming round
+            // (the loop was cut, or lost that frame), though the loop may
+            // still say it runs. A fill drops the pending write and
+            // renumbers the ring; then every weight slot is written again
+            // and checked.
+            log::warn!("a slot write did not complete during the load: refilling the loop");
+            r.refill_loop(c)?;
+            r.settle(c)?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     step("layer table", n);
     let table: Vec<u32> = layers
         .iter()

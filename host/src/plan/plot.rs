@@ -35,11 +35,13 @@ pub enum PlotError {
     Png(#[from] png::EncodingError),
 }
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> PlotError {
+/// A drawing error as a [`PlotError`].
+pub(crate) fn draw_err<E: std::fmt::Debug>(e: E) -> PlotError {
     PlotError::Draw(format!("{e:?}"))
 }
 
-fn register_font() -> Result<(), PlotError> {
+/// Registers the shipped font as "sans-serif" (once).
+pub(crate) fn register_font() -> Result<(), PlotError> {
     static ONCE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *ONCE.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
@@ -203,13 +205,19 @@ pub fn plot_png(coding: Coding, fec: Fec) -> Result<Vec<u8>, PlotError> {
         .map_err(draw_err)?;
         root.present().map_err(draw_err)?;
     }
+    encode_png(&rgb, w, h)
+}
+
+/// 8-bit RGB pixels, `w` x `h`, as PNG bytes.
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, PlotError> {
     let mut out = vec![];
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Best);
         let mut writer = enc.write_header()?;
-        writer.write_image_data(&rgb)?;
+        writer.write_image_data(rgb)?;
         writer.finish()?;
     }
     Ok(out)
