@@ -181,6 +181,13 @@ pub struct CmdEngine {
     wdata: DFF<Bits<32>>,
     lenm1: DFF<Bits<16>>,
     ptr: DFF<Bits<32>>,
+    /// The access the command asks for is allowed at `ptr` (the region
+    /// check of `ptr`, registered: computed in the clock before from the
+    /// address `ptr` takes next, so the check is off the state's path).
+    addr_ok: DFF<Bit>,
+    /// The address the region check looks at: the command's address in
+    /// `Decode`, `ptr + 1` in `Check` (counts up by itself).
+    chk_addr: DFF<Bits<32>>,
     cnt: DFF<Bits<16>>,
     rep_status: DFF<Bits<8>>,
     rep_addr: DFF<Bits<32>>,
@@ -269,6 +276,8 @@ impl CmdEngine {
             wdata: Default::default(),
             lenm1: Default::default(),
             ptr: Default::default(),
+            addr_ok: Default::default(),
+            chk_addr: Default::default(),
             cnt: Default::default(),
             rep_status: Default::default(),
             rep_addr: Default::default(),
@@ -345,6 +354,8 @@ impl Logic for CmdEngine {
             wdata,
             lenm1,
             ptr,
+            addr_ok,
+            chk_addr,
             cnt,
             rep_status,
             rep_addr,
@@ -504,7 +515,17 @@ impl Logic for CmdEngine {
         // ---------------- executor ----------------
         self.tx_step.state_in.next = self.tx_crc.q.val();
         self.tx_step.data_in.next = self.out_sr.q.val().get_bits::<8>(0);
-        self.region.addr_in.next = self.ptr.q.val();
+        // The region check looks one address ahead: in `Decode` at the
+        // burst's first address (which `ptr` takes next), in `Check` at
+        // `ptr + 1` (the next address checked; `chk_addr` is loaded with
+        // the command and counts up from there); `addr_ok` then holds the
+        // check of `ptr` in every clock of `Check`.
+        self.region.addr_in.next = self.chk_addr.q.val();
+        self.chk_addr.d.next = self.chk_addr.q.val() + 1;
+        self.addr_ok.d.next = self.region.readable_out.val();
+        if self.ex_code.q.val() == self.cmd_write.val() {
+            self.addr_ok.d.next = self.region.writable_out.val();
+        }
         self.pay_ram.read_address.next = self.cnt.q.val().get_bits::<10>(0);
         self.bus.addr.next = self.ptr.q.val();
         // Registered: the RAM's output goes through no logic to the bus.
@@ -521,6 +542,7 @@ impl Logic for CmdEngine {
                     self.ex_seq.d.next = self.hdr.q.val().get_bits::<8>(0);
                     self.ex_code.d.next = self.hdr.q.val().get_bits::<8>(8);
                     self.ex_addr.d.next = self.hdr.q.val().get_bits::<32>(16);
+                    self.chk_addr.d.next = self.hdr.q.val().get_bits::<32>(16);
                     self.ex_len.d.next = self.hdr.q.val().get_bits::<16>(48);
                     self.ex_hcheck.d.next = self.hcheck.q.val();
                     self.ex_pcheck.d.next = self.pcheck.q.val();
@@ -567,11 +589,7 @@ impl Logic for CmdEngine {
                 }
             }
             ExecState::Check => {
-                if ((self.ex_code.q.val() == self.cmd_write.val())
-                    && !self.region.writable_out.val())
-                    || ((self.ex_code.q.val() != self.cmd_write.val())
-                        && !self.region.readable_out.val())
-                {
+                if !self.addr_ok.q.val() {
                     self.rep_status.d.next = self.st_bad_address.val();
                     self.rep_addr.d.next = self.ptr.q.val();
                     self.ex_state.d.next = ExecState::HdrLoad;
