@@ -164,6 +164,9 @@ pub struct CmdEngine {
     pcheck: DFF<Bits<32>>,
     acc: DFF<Bits<24>>,
     silence: DFF<Bits<32>>,
+    /// `silence >= timeout_clocks`, kept in step with `silence` (the compare is
+    /// off the receiver's path).
+    quiet: DFF<Bit>,
     pending: DFF<Bit>,
     hdr_drop_q: DFF<Bit>,
     pay_drop_q: DFF<Bit>,
@@ -208,7 +211,7 @@ pub struct CmdEngine {
     replay_q: DFF<Bit>,
     executed_q: DFF<Bit>,
     // Constants.
-    timeout: Constant<Bits<32>>,
+    timeout_m1: Constant<Bits<32>>,
     sync0: Constant<Bits<8>>,
     req_sync1: Constant<Bits<8>>,
     rep_sync1: Constant<Bits<8>>,
@@ -260,6 +263,7 @@ impl CmdEngine {
             pcheck: Default::default(),
             acc: Default::default(),
             silence: Default::default(),
+            quiet: Default::default(),
             pending: Default::default(),
             hdr_drop_q: Default::default(),
             pay_drop_q: Default::default(),
@@ -297,7 +301,7 @@ impl CmdEngine {
             last_status: Default::default(),
             replay_q: Default::default(),
             executed_q: Default::default(),
-            timeout: Constant::new((timeout_clocks as u64).to_bits()),
+            timeout_m1: Constant::new(((timeout_clocks - 1) as u64).to_bits()),
             sync0: k8(SYNC0),
             req_sync1: k8(REQUEST_SYNC1),
             rep_sync1: k8(REPLY_SYNC1),
@@ -338,6 +342,7 @@ impl Logic for CmdEngine {
             pcheck,
             acc,
             silence,
+            quiet,
             pending,
             hdr_drop_q,
             pay_drop_q,
@@ -396,16 +401,17 @@ impl Logic for CmdEngine {
         self.overrun_q.d.next = false;
         self.hunted_q.d.next = 0.into();
         // Silence: clocks since the last byte, saturating at the timeout.
+        // `quiet` follows: it rises with the count reaching the timeout.
         if self.valid_in.val() {
             self.silence.d.next = 0.into();
-        } else if (self.silence.q.val() < self.timeout.val()) {
+            self.quiet.d.next = false;
+        } else if !self.quiet.q.val() {
             self.silence.d.next = self.silence.q.val() + 1;
+            self.quiet.d.next = self.silence.q.val() == self.timeout_m1.val();
         }
         // More than `timeout` clocks since the last byte: back to the hunt.
         self.rx_cur.next = self.rx_state.q.val();
-        if (self.rx_state.q.val() != RecvState::Hunt)
-            && (self.silence.q.val() >= self.timeout.val())
-        {
+        if (self.rx_state.q.val() != RecvState::Hunt) && self.quiet.q.val() {
             self.rx_cur.next = RecvState::Hunt;
             self.rx_state.d.next = RecvState::Hunt;
             if (self.rx_state.q.val() != RecvState::Sync1) {
