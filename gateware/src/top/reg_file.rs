@@ -86,6 +86,7 @@ const WIDENED: usize = 9;
 ///   (low byte) and `n + 2` (high byte) (registered for timing; no bus
 ///   access observes the buffer before, the engine strobes at most every
 ///   other clock and `INFER_START` is refused while the engine is busy).
+///   `PRBS_CTRL`'s clear bit strobes the checker's clear in clock `n + 1`.
 /// * Throughput: one access per clock (the engine issues one every 2 to 3).
 ///
 /// # Refusals
@@ -241,6 +242,8 @@ pub struct RegFile {
     in_row_q: DFF<Bits<4>>,
     in_index_q: DFF<Bits<11>>,
     in_data_q: DFF<Bits<8>>,
+    /// The PRBS checker's clear strobe, registered.
+    clear_q: DFF<Bit>,
     // Bring-up aids.
     prbs_ctrl: DFF<Bits<32>>,
     // Constants.
@@ -344,6 +347,7 @@ impl Default for RegFile {
             in_row_q: Default::default(),
             in_index_q: Default::default(),
             in_data_q: Default::default(),
+            clear_q: Default::default(),
             prbs_ctrl: Default::default(),
             c_id: k32(regs::ID_VALUE),
             c_version: k32(regs::VERSION_VALUE),
@@ -413,6 +417,7 @@ impl Logic for RegFile {
             in_row_q,
             in_index_q,
             in_data_q,
+            clear_q,
             prbs_ctrl
         );
         for i in 0..9 {
@@ -618,7 +623,10 @@ impl Logic for RegFile {
         self.aids.source.next = self.prbs_ctrl.q.val().get_bits::<2>(0);
         self.aids.pattern.next = self.prbs_ctrl.q.val().get_bits::<2>(4);
         self.aids.check.next = self.prbs_ctrl.q.val().get_bit(8);
-        self.aids.clear.next = false;
+        // The checker's clear strobe goes out a clock after its write
+        // (registered: it crosses to the receiver's clock).
+        self.aids.clear.next = self.clear_q.q.val();
+        self.clear_q.d.next = false;
         self.infer_word.next = 0.into();
         self.infer_word.next = self
             .infer_word
@@ -736,7 +744,7 @@ impl Logic for RegFile {
                     if self.prbs_ok.val() {
                         // Stored without the clear bit, which strobes.
                         self.prbs_ctrl.d.next = self.v.val().replace_bit(9, false);
-                        self.aids.clear.next = self.v.val().get_bit(9);
+                        self.clear_q.d.next = self.v.val().get_bit(9);
                     } else {
                         self.status_q.d.next = self.c_bad_value.val();
                     }
