@@ -37,6 +37,7 @@ const BIND: &str = "\
         .ex_state(ex_state$q), .pending(pending$q),
         .e_rx_state(rx_state$q), .e_rx_count(rx_count$q), .e_rx_need(rx_need$q),
         .e_rx_crc(rx_crc$q), .e_rx_ok(rx_ok$q), .e_hdr(hdr$q), .e_silence(silence$q),
+        .e_quiet(quiet$q),
         .e_code(ex_code$q), .e_addr(ex_addr$q), .e_len(ex_len$q), .e_lenm1(lenm1$q),
         .e_ptr(ptr$q), .e_cnt(cnt$q), .e_rep_len(rep_len$q), .e_rep_status(rep_status$q),
         .e_out_idx(out_idx$q), .e_byte_i(byte_i$q), .e_out_sr(out_sr$q)

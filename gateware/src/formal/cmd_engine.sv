@@ -60,6 +60,7 @@ module cmd_engine_props #(
     input e_rx_ok,
     input [63:0] e_hdr,
     input [31:0] e_silence,
+    input e_quiet,
     input [7:0] e_code,
     input [31:0] e_addr,
     input [15:0] e_len,
@@ -251,6 +252,7 @@ module cmd_engine_props #(
         assert (st == e_rx_state);
         assert (sil == e_silence);
         assert (sil <= T);
+        assert (e_quiet == (sil >= T));
         assert (f == e_hdr);
         if (st == HDR) assert (n <= 11 && n == e_rx_count);
         if (st == HDR && n < 8) assert (ok && e_rx_ok);

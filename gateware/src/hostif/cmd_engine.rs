@@ -164,6 +164,9 @@ pub struct CmdEngine {
     pcheck: DFF<Bits<32>>,
     acc: DFF<Bits<24>>,
     silence: DFF<Bits<32>>,
+    /// `silence >= timeout_clocks`, kept in step with `silence` (the compare is
+    /// off the receiver's path).
+    quiet: DFF<Bit>,
     pending: DFF<Bit>,
     hdr_drop_q: DFF<Bit>,
     pay_drop_q: DFF<Bit>,
@@ -181,6 +184,13 @@ pub struct CmdEngine {
     wdata: DFF<Bits<32>>,
     lenm1: DFF<Bits<16>>,
     ptr: DFF<Bits<32>>,
+    /// The access the command asks for is allowed at `ptr` (the region
+    /// check of `ptr`, registered: computed in the clock before from the
+    /// address `ptr` takes next, so the check is off the state's path).
+    addr_ok: DFF<Bit>,
+    /// The address the region check looks at: the command's address in
+    /// `Decode`, `ptr + 1` in `Check` (counts up by itself).
+    chk_addr: DFF<Bits<32>>,
     cnt: DFF<Bits<16>>,
     rep_status: DFF<Bits<8>>,
     rep_addr: DFF<Bits<32>>,
@@ -201,7 +211,7 @@ pub struct CmdEngine {
     replay_q: DFF<Bit>,
     executed_q: DFF<Bit>,
     // Constants.
-    timeout: Constant<Bits<32>>,
+    timeout_m1: Constant<Bits<32>>,
     sync0: Constant<Bits<8>>,
     req_sync1: Constant<Bits<8>>,
     rep_sync1: Constant<Bits<8>>,
@@ -253,6 +263,7 @@ impl CmdEngine {
             pcheck: Default::default(),
             acc: Default::default(),
             silence: Default::default(),
+            quiet: Default::default(),
             pending: Default::default(),
             hdr_drop_q: Default::default(),
             pay_drop_q: Default::default(),
@@ -269,6 +280,8 @@ impl CmdEngine {
             wdata: Default::default(),
             lenm1: Default::default(),
             ptr: Default::default(),
+            addr_ok: Default::default(),
+            chk_addr: Default::default(),
             cnt: Default::default(),
             rep_status: Default::default(),
             rep_addr: Default::default(),
@@ -288,7 +301,7 @@ impl CmdEngine {
             last_status: Default::default(),
             replay_q: Default::default(),
             executed_q: Default::default(),
-            timeout: Constant::new((timeout_clocks as u64).to_bits()),
+            timeout_m1: Constant::new(((timeout_clocks - 1) as u64).to_bits()),
             sync0: k8(SYNC0),
             req_sync1: k8(REQUEST_SYNC1),
             rep_sync1: k8(REPLY_SYNC1),
@@ -329,6 +342,7 @@ impl Logic for CmdEngine {
             pcheck,
             acc,
             silence,
+            quiet,
             pending,
             hdr_drop_q,
             pay_drop_q,
@@ -345,6 +359,8 @@ impl Logic for CmdEngine {
             wdata,
             lenm1,
             ptr,
+            addr_ok,
+            chk_addr,
             cnt,
             rep_status,
             rep_addr,
@@ -385,16 +401,17 @@ impl Logic for CmdEngine {
         self.overrun_q.d.next = false;
         self.hunted_q.d.next = 0.into();
         // Silence: clocks since the last byte, saturating at the timeout.
+        // `quiet` follows: it rises with the count reaching the timeout.
         if self.valid_in.val() {
             self.silence.d.next = 0.into();
-        } else if (self.silence.q.val() < self.timeout.val()) {
+            self.quiet.d.next = false;
+        } else if !self.quiet.q.val() {
             self.silence.d.next = self.silence.q.val() + 1;
+            self.quiet.d.next = self.silence.q.val() == self.timeout_m1.val();
         }
         // More than `timeout` clocks since the last byte: back to the hunt.
         self.rx_cur.next = self.rx_state.q.val();
-        if (self.rx_state.q.val() != RecvState::Hunt)
-            && (self.silence.q.val() >= self.timeout.val())
-        {
+        if (self.rx_state.q.val() != RecvState::Hunt) && self.quiet.q.val() {
             self.rx_cur.next = RecvState::Hunt;
             self.rx_state.d.next = RecvState::Hunt;
             if (self.rx_state.q.val() != RecvState::Sync1) {
@@ -504,7 +521,17 @@ impl Logic for CmdEngine {
         // ---------------- executor ----------------
         self.tx_step.state_in.next = self.tx_crc.q.val();
         self.tx_step.data_in.next = self.out_sr.q.val().get_bits::<8>(0);
-        self.region.addr_in.next = self.ptr.q.val();
+        // The region check looks one address ahead: in `Decode` at the
+        // burst's first address (which `ptr` takes next), in `Check` at
+        // `ptr + 1` (the next address checked; `chk_addr` is loaded with
+        // the command and counts up from there); `addr_ok` then holds the
+        // check of `ptr` in every clock of `Check`.
+        self.region.addr_in.next = self.chk_addr.q.val();
+        self.chk_addr.d.next = self.chk_addr.q.val() + 1;
+        self.addr_ok.d.next = self.region.readable_out.val();
+        if self.ex_code.q.val() == self.cmd_write.val() {
+            self.addr_ok.d.next = self.region.writable_out.val();
+        }
         self.pay_ram.read_address.next = self.cnt.q.val().get_bits::<10>(0);
         self.bus.addr.next = self.ptr.q.val();
         // Registered: the RAM's output goes through no logic to the bus.
@@ -521,6 +548,7 @@ impl Logic for CmdEngine {
                     self.ex_seq.d.next = self.hdr.q.val().get_bits::<8>(0);
                     self.ex_code.d.next = self.hdr.q.val().get_bits::<8>(8);
                     self.ex_addr.d.next = self.hdr.q.val().get_bits::<32>(16);
+                    self.chk_addr.d.next = self.hdr.q.val().get_bits::<32>(16);
                     self.ex_len.d.next = self.hdr.q.val().get_bits::<16>(48);
                     self.ex_hcheck.d.next = self.hcheck.q.val();
                     self.ex_pcheck.d.next = self.pcheck.q.val();
@@ -567,11 +595,7 @@ impl Logic for CmdEngine {
                 }
             }
             ExecState::Check => {
-                if ((self.ex_code.q.val() == self.cmd_write.val())
-                    && !self.region.writable_out.val())
-                    || ((self.ex_code.q.val() != self.cmd_write.val())
-                        && !self.region.readable_out.val())
-                {
+                if !self.addr_ok.q.val() {
                     self.rep_status.d.next = self.st_bad_address.val();
                     self.rep_addr.d.next = self.ptr.q.val();
                     self.ex_state.d.next = ExecState::HdrLoad;

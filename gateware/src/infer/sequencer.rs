@@ -119,6 +119,17 @@ pub struct LayerSequencer {
     // the tap's slot compare rather than after it (timing).
     slot_hit: Signal<Local, Bit>,
     start_now: Signal<Local, Bit>,
+    /// A tap word continues the layer being streamed.
+    pre_stream: Signal<Local, Bit>,
+    /// A tap word would start the layer if it is its first slot's.
+    pre_start: Signal<Local, Bit>,
+    /// The word continuing the layer is its last.
+    fin_stream: Signal<Local, Bit>,
+    /// A word starting the layer would be its last (one row of one word).
+    fin_start: Signal<Local, Bit>,
+    /// The layer ends with this word (`take & layer_end`, with the slot
+    /// compare as late as it can be).
+    end_now: Signal<Local, Bit>,
     word_last: Signal<Local, Bit>,
     row_last: Signal<Local, Bit>,
     one_word: Signal<Local, Bit>,
@@ -181,6 +192,11 @@ impl Default for LayerSequencer {
             row_end: Default::default(),
             layer_end: Default::default(),
             slot_hit: Default::default(),
+            pre_stream: Default::default(),
+            pre_start: Default::default(),
+            fin_stream: Default::default(),
+            fin_start: Default::default(),
+            end_now: Default::default(),
             start_now: Default::default(),
             word_last: Default::default(),
             row_last: Default::default(),
@@ -238,13 +254,14 @@ impl Logic for LayerSequencer {
         self.param_row.next = (self.e_param_base.val() + self.row.q.val());
         self.slot_hit.next =
             (self.tap.start.val() & (self.tap.slot.val() == self.e_first_slot.val()));
-        self.start_now.next = (self.busy.q.val()
-            & self.tap.valid.val()
-            & (!self.streaming.q.val())
-            & self.slot_hit.val());
-        self.take.next = (self.busy.q.val()
-            & self.tap.valid.val()
-            & (self.streaming.q.val() | self.slot_hit.val()));
+        self.pre_stream.next = (self.busy.q.val() & self.tap.valid.val() & self.streaming.q.val());
+        self.pre_start.next =
+            (self.busy.q.val() & self.tap.valid.val() & (!self.streaming.q.val()));
+        self.fin_stream.next = (self.pre_stream.val() & self.word_last.val() & self.row_last.val());
+        self.fin_start.next = (self.pre_start.val() & self.one_word.val() & self.one_row.val());
+        self.start_now.next = (self.pre_start.val() & self.slot_hit.val());
+        self.take.next = (self.pre_stream.val() | self.start_now.val());
+        self.end_now.next = (self.fin_stream.val() | (self.fin_start.val() & self.slot_hit.val()));
         self.cur_word.next = self.word.q.val();
         self.cur_row.next = self.row.q.val();
         self.row_end.next = self.word_last.val();
@@ -269,7 +286,6 @@ impl Logic for LayerSequencer {
         self.layer_done.d.next = (self.take.val() & self.layer_end.val());
 
         if self.take.val() {
-            self.streaming.d.next = true;
             if self.row_end.val() {
                 self.word.d.next = self.zero16.val();
                 if self.start_now.val() {
@@ -286,14 +302,19 @@ impl Logic for LayerSequencer {
             if self.tap.bad.val() {
                 self.bad.d.next = true;
             }
-            if self.layer_end.val() {
-                self.streaming.d.next = false;
-                self.layer.d.next = (self.layer.q.val() + self.one3.val());
-                if self.last_layer.val() {
-                    self.busy.d.next = false;
-                    self.done.d.next = true;
-                }
-            }
+        }
+        // Flat, so that the slot compare feeds few gates (the same as
+        // `take` then `layer_end` nested).
+        if self.take.val() {
+            self.streaming.d.next = true;
+        }
+        if self.end_now.val() {
+            self.streaming.d.next = false;
+            self.layer.d.next = (self.layer.q.val() + self.one3.val());
+        }
+        if (self.end_now.val() & self.last_layer.val()) {
+            self.busy.d.next = false;
+            self.done.d.next = true;
         }
 
         if self.arm.val() {

@@ -129,6 +129,9 @@ pub struct LoopController {
     cur_crc_done: DFF<Bit>,
     cur_crc_ok: DFF<Bit>,
     rec_slot: DFF<Bits<16>>,
+    /// `rec_slot + 1`, registered with it (keeps the adder off the
+    /// decision's path).
+    rec_slot_p1: DFF<Bits<16>>,
     rec_flags: DFF<Bits<8>>,
     rec_good: DFF<Bit>,
     rec_rs_ok: DFF<Bit>,
@@ -156,6 +159,10 @@ pub struct LoopController {
     o_write: DFF<Bit>,
     o_read: DFF<Bit>,
     dec_slot: Signal<Local, Bits<16>>,
+    /// `dec_slot + 1`, from the registered sums.
+    dec_p1: Signal<Local, Bits<16>>,
+    /// `dec_slot` is the loop's last slot.
+    dec_last: Signal<Local, Bit>,
     dec_lap: Signal<Local, Bits<32>>,
     dec_flags: Signal<Local, Bits<8>>,
     dec_write: Signal<Local, Bit>,
@@ -170,6 +177,8 @@ pub struct LoopController {
     sent_time: DFF<Bits<32>>,
     wait_count: DFF<Bits<32>>,
     expected_slot: DFF<Bits<16>>,
+    /// `expected_slot + 1`, kept with it.
+    expected_p1: DFF<Bits<16>>,
     lap: DFF<Bits<32>>,
     no_loop: DFF<Bit>,
     loop_lost: DFF<Bit>,
@@ -239,6 +248,7 @@ impl Default for LoopController {
             cur_crc_done: Default::default(),
             cur_crc_ok: Default::default(),
             rec_slot: Default::default(),
+            rec_slot_p1: Default::default(),
             rec_flags: Default::default(),
             rec_good: Default::default(),
             rec_rs_ok: Default::default(),
@@ -263,6 +273,8 @@ impl Default for LoopController {
             o_write: Default::default(),
             o_read: Default::default(),
             dec_slot: Default::default(),
+            dec_p1: Default::default(),
+            dec_last: Default::default(),
             dec_lap: Default::default(),
             dec_flags: Default::default(),
             dec_write: Default::default(),
@@ -275,6 +287,7 @@ impl Default for LoopController {
             sent_time: Default::default(),
             wait_count: Default::default(),
             expected_slot: Default::default(),
+            expected_p1: Default::default(),
             lap: Default::default(),
             no_loop: Default::default(),
             loop_lost: Default::default(),
@@ -330,6 +343,7 @@ impl Logic for LoopController {
             cur_crc_done,
             cur_crc_ok,
             rec_slot,
+            rec_slot_p1,
             rec_flags,
             rec_good,
             rec_rs_ok,
@@ -352,6 +366,7 @@ impl Logic for LoopController {
             sent_time,
             wait_count,
             expected_slot,
+            expected_p1,
             lap,
             no_loop,
             loop_lost,
@@ -450,6 +465,7 @@ impl Logic for LoopController {
         self.fin_flags.next = self.cur_flags.q.val();
         if self.fin.val() {
             self.rec_slot.d.next = self.cur_slot.q.val();
+            self.rec_slot_p1.d.next = self.cur_slot.q.val() + 1;
             self.rec_flags.d.next = self.fin_flags.val();
             self.rec_good.d.next = self.fin_good.val();
             self.rec_rs_ok.d.next = self.fin_rs_done.val() & (!self.fin_rs_fail.val());
@@ -472,9 +488,12 @@ impl Logic for LoopController {
         self.b_valid.d.next = self.d_valid.val();
 
         self.dec_slot.next = self.expected_slot.q.val();
+        self.dec_p1.next = self.expected_p1.q.val();
         if self.rec_good.q.val() {
             self.dec_slot.next = self.rec_slot.q.val();
+            self.dec_p1.next = self.rec_slot_p1.q.val();
         }
+        self.dec_last.next = self.dec_p1.val() == self.slots.q.val();
         self.dec_lap.next = self.lap.q.val();
         if self.dec_slot.val() == 0 {
             self.dec_lap.next = self.lap.q.val() + 1;
@@ -550,6 +569,7 @@ impl Logic for LoopController {
                     {
                         // Last fill frame ends this clock.
                         self.expected_slot.d.next = 0.into();
+                        self.expected_p1.d.next = 1.into();
                         self.lap.d.next = 0.into();
                         self.since_frame.d.next = 0.into();
                         self.mode.d.next = Mode::Run;
@@ -592,9 +612,11 @@ impl Logic for LoopController {
                         self.o_write.d.next = self.dec_write.val();
                         self.o_read.d.next = self.dec_read.val();
                         self.lap.d.next = self.dec_lap.val();
-                        self.expected_slot.d.next = self.dec_slot.val() + 1;
-                        if (self.dec_slot.val() + 1) == self.slots.q.val() {
+                        self.expected_slot.d.next = self.dec_p1.val();
+                        self.expected_p1.d.next = self.dec_p1.val() + 1;
+                        if self.dec_last.val() {
                             self.expected_slot.d.next = 0.into();
+                            self.expected_p1.d.next = 1.into();
                         }
                         self.frames.d.next = self.frames.q.val() + 1;
                         if self.rec_rs_ok.q.val() {

@@ -245,7 +245,8 @@ mod tests {
     }
 
     /// Out of context on the 45F, every clock 10 % above its frequency:
-    /// the word clocks at 125 MHz, the FT2232H's `CLKOUT` at 60 MHz. The
+    /// the word clocks at 125 MHz, the FT2232H's `CLKOUT` at 60 MHz, the
+    /// clock meters' reference (clk100) at 100 MHz. The
     /// whole board: command engine, register file, loop core, inference
     /// engine and MAC array (their paths are listed per clock).
     #[test]
@@ -261,6 +262,7 @@ mod tests {
                 ClockConstraint::new("clock", WORD_CLOCK_MHZ),
                 ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
                 ClockConstraint::new("usb_clock", 60.0),
+                ClockConstraint::new("ref_clock", 100.0),
             ],
         );
     }

@@ -289,7 +289,8 @@ mod tests {
         assert_eq!(r.dsps(), 2 * ENGINE_BATCH + 4, "{r}");
     }
 
-    /// Out of context on the 45F, both word clocks 10 % above 125 MHz.
+    /// Out of context on the 45F, both word clocks 10 % above 125 MHz, the
+    /// clock meters' reference (`ref_clock`) 10 % above 100 MHz.
     #[test]
     #[cfg(feature = "pnr")]
     fn loop_core_meets_timing() {
@@ -302,6 +303,7 @@ mod tests {
             &[
                 ClockConstraint::new("clock", WORD_CLOCK_MHZ),
                 ClockConstraint::new("rx_clock", WORD_CLOCK_MHZ),
+                ClockConstraint::new("ref_clock", 100.0),
             ],
         );
     }

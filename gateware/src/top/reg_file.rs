@@ -81,8 +81,12 @@ const WIDENED: usize = 9;
 ///   high words, the engine's output words). A refused read's data is 0.
 /// * **Writes** take effect at the edge ending clock `n` (a read in clock
 ///   `n + 1` sees them), except the second halves of a slot-buffer word
-///   (the core's half-word `2a + 1` is written in clock `n + 1`) and of an
-///   input word (its high byte, clock `n + 1`).
+///   (the core's half-word `2a + 1` is written in clock `n + 1`) and an
+///   input word, which the engine's input buffer takes in clocks `n + 1`
+///   (low byte) and `n + 2` (high byte) (registered for timing; no bus
+///   access observes the buffer before, the engine strobes at most every
+///   other clock and `INFER_START` is refused while the engine is busy).
+///   `PRBS_CTRL`'s clear bit strobes the checker's clear in clock `n + 1`.
 /// * Throughput: one access per clock (the engine issues one every 2 to 3).
 ///
 /// # Refusals
@@ -233,6 +237,13 @@ pub struct RegFile {
     act_hi_index: DFF<Bits<11>>,
     act_hi_data: DFF<Bits<8>>,
     start_q: DFF<Bits<2>>,
+    /// The engine's input-buffer write port, registered.
+    in_we_q: DFF<Bit>,
+    in_row_q: DFF<Bits<4>>,
+    in_index_q: DFF<Bits<11>>,
+    in_data_q: DFF<Bits<8>>,
+    /// The PRBS checker's clear strobe, registered.
+    clear_q: DFF<Bit>,
     // Bring-up aids.
     prbs_ctrl: DFF<Bits<32>>,
     // Constants.
@@ -332,6 +343,11 @@ impl Default for RegFile {
             act_hi_index: Default::default(),
             act_hi_data: Default::default(),
             start_q: Default::default(),
+            in_we_q: Default::default(),
+            in_row_q: Default::default(),
+            in_index_q: Default::default(),
+            in_data_q: Default::default(),
+            clear_q: Default::default(),
             prbs_ctrl: Default::default(),
             c_id: k32(regs::ID_VALUE),
             c_version: k32(regs::VERSION_VALUE),
@@ -397,6 +413,11 @@ impl Logic for RegFile {
             act_hi_index,
             act_hi_data,
             start_q,
+            in_we_q,
+            in_row_q,
+            in_index_q,
+            in_data_q,
+            clear_q,
             prbs_ctrl
         );
         for i in 0..9 {
@@ -602,7 +623,10 @@ impl Logic for RegFile {
         self.aids.source.next = self.prbs_ctrl.q.val().get_bits::<2>(0);
         self.aids.pattern.next = self.prbs_ctrl.q.val().get_bits::<2>(4);
         self.aids.check.next = self.prbs_ctrl.q.val().get_bit(8);
-        self.aids.clear.next = false;
+        // The checker's clear strobe goes out a clock after its write
+        // (registered: it crosses to the receiver's clock).
+        self.aids.clear.next = self.clear_q.q.val();
+        self.clear_q.d.next = false;
         self.infer_word.next = 0.into();
         self.infer_word.next = self
             .infer_word
@@ -635,10 +659,16 @@ impl Logic for RegFile {
             | (bit_cast::<PARAM_BITS, 5>(self.v.val().get_bits::<5>(0)) << 64)
             | (bit_cast::<PARAM_BITS, 8>(self.v.val().get_bits::<8>(8)) << 69)
             | (bit_cast::<PARAM_BITS, 1>(self.v.val().get_bits::<1>(16)) << 77);
-        self.eng.in_we.next = false;
-        self.eng.in_row.next = self.act_row.val();
-        self.eng.in_index.next = bit_cast::<11, 10>(self.act_word.val()) << 1;
-        self.eng.in_data.next = self.v.val().get_bits::<8>(0);
+        // The input-buffer write goes to the engine a clock after its
+        // decision (registered: the engine's write enables fan out wide).
+        self.eng.in_we.next = self.in_we_q.q.val();
+        self.eng.in_row.next = self.in_row_q.q.val();
+        self.eng.in_index.next = self.in_index_q.q.val();
+        self.eng.in_data.next = self.in_data_q.q.val();
+        self.in_we_q.d.next = false;
+        self.in_row_q.d.next = self.act_row.val();
+        self.in_index_q.d.next = bit_cast::<11, 10>(self.act_word.val()) << 1;
+        self.in_data_q.d.next = self.v.val().get_bits::<8>(0);
         self.eng.start.next = false;
         self.eng.out_row.next = self.act_row.val();
         self.eng.out_word.next = self.act_word.val();
@@ -657,10 +687,10 @@ impl Logic for RegFile {
             self.slot.wr_buf_data.next = self.wr_hi_data.q.val();
         }
         if self.act_hi.q.val() {
-            self.eng.in_we.next = true;
-            self.eng.in_row.next = self.act_hi_row.q.val();
-            self.eng.in_index.next = self.act_hi_index.q.val();
-            self.eng.in_data.next = self.act_hi_data.q.val();
+            self.in_we_q.d.next = true;
+            self.in_row_q.d.next = self.act_hi_row.q.val();
+            self.in_index_q.d.next = self.act_hi_index.q.val();
+            self.in_data_q.d.next = self.act_hi_data.q.val();
         }
 
         // ---------------- slot read machine ----------------
@@ -714,7 +744,7 @@ impl Logic for RegFile {
                     if self.prbs_ok.val() {
                         // Stored without the clear bit, which strobes.
                         self.prbs_ctrl.d.next = self.v.val().replace_bit(9, false);
-                        self.aids.clear.next = self.v.val().get_bit(9);
+                        self.clear_q.d.next = self.v.val().get_bit(9);
                     } else {
                         self.status_q.d.next = self.c_bad_value.val();
                     }
@@ -809,7 +839,7 @@ impl Logic for RegFile {
                 } else if self.v.val().get_bits::<16>(16).any() {
                     self.status_q.d.next = self.c_bad_value.val();
                 } else {
-                    self.eng.in_we.next = true;
+                    self.in_we_q.d.next = true;
                     self.act_hi.d.next = true;
                     self.act_hi_row.d.next = self.act_row.val();
                     self.act_hi_index.d.next = (bit_cast::<11, 10>(self.act_word.val()) << 1) | 1;
