@@ -304,37 +304,31 @@ pub fn build_bitstream(
     let tmp = tools::scratch_dir(&root, name).map_err(|e| {
         BitstreamError::Io(format!("creating a directory in {}", root.display()), e)
     })?;
-    for f in ["netlist.json", "yosys.log"] {
-        std::fs::copy(synth.dir.join(f), tmp.join(f))
-            .map_err(|e| BitstreamError::Io(format!("copying {f}"), e))?;
-    }
+    crate::pnr::stage_netlist(&synth.dir, &tmp).map_err(|(what, e)| BitstreamError::Io(what, e))?;
     std::fs::write(tmp.join("top.lpf"), lpf)
         .map_err(|e| BitstreamError::Io("writing top.lpf".into(), e))?;
     let seed_s = seed.to_string();
+    let mut args = crate::pnr::DEVICE_ARGS.to_vec();
+    args.extend([
+        "--json",
+        "netlist.json",
+        "--lpf",
+        "top.lpf",
+        "--textcfg",
+        "top.config",
+        "--report",
+        "report.json",
+        "--log",
+        "nextpnr.log",
+        "--quiet",
+        "--seed",
+        &seed_s,
+    ]);
     let result = (|| {
         run_in(
             &tmp,
             nextpnr.command(),
-            &[
-                "--um5g-45k",
-                "--package",
-                "CABGA381",
-                "--speed",
-                "8",
-                "--json",
-                "netlist.json",
-                "--lpf",
-                "top.lpf",
-                "--textcfg",
-                "top.config",
-                "--report",
-                "report.json",
-                "--log",
-                "nextpnr.log",
-                "--quiet",
-                "--seed",
-                &seed_s,
-            ],
+            &args,
             "nextpnr-ecp5",
             "nextpnr.log",
             name,

@@ -31,6 +31,24 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// nextpnr-ecp5's arguments for the part every build here targets: the
+/// LFE5UM5G-45F in the CABGA381 package, speed grade 8 (the Versa's).
+pub const DEVICE_ARGS: [&str; 5] = ["--um5g-45k", "--package", "CABGA381", "--speed", "8"];
+
+/// Copies yosys's netlist and log from a synthesis folder into a place
+/// and route folder (the tools run in WebAssembly and see only their own
+/// folder); an error names the file.
+pub(crate) fn stage_netlist(
+    synth_dir: &std::path::Path,
+    to: &std::path::Path,
+) -> Result<(), (String, std::io::Error)> {
+    for f in ["netlist.json", "yosys.log"] {
+        std::fs::copy(synth_dir.join(f), to.join(f))
+            .map_err(|e| (format!("copying {f} from {}", synth_dir.display()), e))?;
+    }
+    Ok(())
+}
+
 /// Place and route failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PnrError {
@@ -368,35 +386,31 @@ pub fn pnr_ecp5(
     let root = tools::build_dir().join("pnr");
     let tmp = tools::scratch_dir(&root, &tag)
         .map_err(|e| PnrError::Io(format!("creating a directory in {}", root.display()), e))?;
-    for f in ["netlist.json", "yosys.log"] {
-        std::fs::copy(synth.dir.join(f), tmp.join(f))
-            .map_err(|e| PnrError::Io(format!("copying {f} from {}", synth.dir.display()), e))?;
-    }
+    stage_netlist(&synth.dir, &tmp).map_err(|(what, e)| PnrError::Io(what, e))?;
     std::fs::write(tmp.join("clocks.lpf"), lpf(&opts.clocks))
         .map_err(|e| PnrError::Io("writing clocks.lpf".into(), e))?;
-    let args: Vec<String> = [
-        "--out-of-context",
-        "--um5g-45k",
-        "--package",
-        "CABGA381",
-        "--speed",
-        "8",
-        "--json",
-        "netlist.json",
-        "--lpf",
-        "clocks.lpf",
-        "--lpf-allow-unconstrained",
-        "--timing-allow-fail",
-        "--report",
-        "report.json",
-        "--log",
-        "nextpnr.log",
-        "--quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(["--seed".to_string(), opts.seed.to_string()])
-    .collect();
+    let args: Vec<String> = ["--out-of-context"]
+        .iter()
+        .chain(DEVICE_ARGS.iter())
+        .chain(
+            [
+                "--json",
+                "netlist.json",
+                "--lpf",
+                "clocks.lpf",
+                "--lpf-allow-unconstrained",
+                "--timing-allow-fail",
+                "--report",
+                "report.json",
+                "--log",
+                "nextpnr.log",
+                "--quiet",
+            ]
+            .iter(),
+        )
+        .map(|s| s.to_string())
+        .chain(["--seed".to_string(), opts.seed.to_string()])
+        .collect();
     std::fs::write(
         tmp.join("nextpnr.args"),
         format!("nextpnr-ecp5 {}\n", args.join(" ")),

@@ -537,10 +537,9 @@ impl BoardSim {
             self.m.set(c.rx_clock, 1);
         }
         self.m.set(p.clock, 1);
-        // clk100 at 4/5 of the word clock: it rises with four word clocks
-        // in five (a gapped clock: the meters see 100 MHz on average, and
-        // no extra edge to evaluate).
-        self.m.set(p.ref_clock, (self.clocks % 5 != 4) as u64);
+        // clk100, gapped (see `clk100_at_word_edge`).
+        self.m
+            .set(p.ref_clock, crate::clk100_at_word_edge(self.clocks) as u64);
         self.m.eval();
         if usb_rise {
             self.usb_pins = self.fpga_pins();

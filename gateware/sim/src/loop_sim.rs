@@ -425,8 +425,9 @@ impl LoopSim {
         let p = &self.p;
         self.m.set(p.clock, 1);
         self.m.set(p.rx_clock, 1);
-        // clk100 rises with four word clocks in five (see `BoardSim`).
-        self.m.set(p.ref_clock, (self.clocks % 5 != 4) as u64);
+        // clk100, gapped (see `clk100_at_word_edge`).
+        self.m
+            .set(p.ref_clock, crate::clk100_at_word_edge(self.clocks) as u64);
         self.m.eval();
         self.m.set(p.aids_clear, 0);
         self.m.set(p.cmd_fill, 0);
